@@ -1,0 +1,8 @@
+/**
+ * TypeScript SDK for ConTree sandboxes: run commands in isolated instances whose
+ * filesystems are saved as immutable images.
+ *
+ * @module
+ */
+
+export { VERSION } from "./src/version.ts";
