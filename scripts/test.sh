@@ -86,6 +86,11 @@ fi
 if wanted workerd && has_tests "tests/workerd/*.test.ts"; then
   run_suite "workerd (node + miniflare)" node node --import tsx --test --test-reporter=tap tests/workerd/*.test.ts
 fi
+if wanted sdk && has_tests "tests/sdk/*.test.ts"; then
+  run_suite "sdk (deno)" deno deno test -A --no-check tests/sdk/
+  run_suite "sdk (bun)" bun bun test --timeout 120000 tests/sdk/
+  run_suite "sdk (node)" node node --import tsx --test --test-reporter=tap tests/sdk/*.test.ts
+fi
 if wanted server && has_tests "tests/server/*.test.ts"; then
   run_suite "server (deno)" deno deno test -A --no-check tests/server/
 fi
