@@ -6,3 +6,5 @@
  */
 
 export { VERSION } from "./src/version.ts";
+
+export * from "./src/wire/mod.ts";

@@ -1,0 +1,69 @@
+// The retry policy's mechanics: which failures to replay and how long to wait.
+import { DEFAULT_RETRY_DELAYS, type RetryOptions } from "./retry.ts";
+
+/** A resolved policy. */
+export interface RetryPolicy {
+  maxAttempts: number;
+  delays: readonly number[];
+  deadline: number;
+  retryUnsafe: boolean;
+}
+
+/** Fills in the defaults. */
+export function retryPolicy(options: RetryOptions | undefined): RetryPolicy {
+  const delays = options?.delays ?? DEFAULT_RETRY_DELAYS;
+  return {
+    maxAttempts: options?.maxAttempts ?? 10,
+    delays: delays.length > 0 ? delays : [0],
+    deadline: options?.deadline ?? 120_000,
+    retryUnsafe: options?.retryUnsafe ?? false,
+  };
+}
+
+const IDEMPOTENT = new Set(["GET", "HEAD", "PUT", "DELETE"]);
+
+/** Whether a method may be replayed after a network error or a 410/5xx. */
+export function isIdempotent(method: string): boolean {
+  return IDEMPOTENT.has(method);
+}
+
+/** Whether an answer with `status` to `method` is worth replaying. */
+export function isRetryableStatus(policy: RetryPolicy, method: string, status: number): boolean {
+  if (status === 425 || status === 429) return true;
+  if (status !== 410 && status < 500) return false;
+  return isIdempotent(method) || policy.retryUnsafe;
+}
+
+/** The wait before attempt number `retry` (0-based), in milliseconds. */
+export function retryDelay(policy: RetryPolicy, retry: number, retryAfter?: number): number {
+  if (retryAfter !== undefined) return retryAfter * 1000;
+  return policy.delays[Math.min(retry, policy.delays.length - 1)];
+}
+
+/** Parses `Retry-After` (delta-seconds or an HTTP-date) into seconds. */
+export function parseRetryAfter(
+  value: string | null,
+  now: number = Date.now(),
+): number | undefined {
+  if (value === null) return undefined;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text);
+  const date = Date.parse(text);
+  return Number.isNaN(date) ? undefined : Math.max(0, (date - now) / 1000);
+}
+
+/** Waits `ms` milliseconds; rejects with the signal's reason when it aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}

@@ -1,0 +1,539 @@
+/**
+ * The operation event log: typed events discriminated by `type`, and the
+ * conversion from an SSE message. Unknown types and malformed payloads become
+ * an {@linkcode UnknownEvent} carrying the raw data, so a server can add event
+ * types safely.
+ *
+ * @module
+ */
+import * as v from "valibot";
+import type { SSEMessage } from "./sse.ts";
+import type { StreamRepr, TerminalStatus } from "./types.ts";
+import { StreamReprSchema } from "./_schemas.ts";
+import { number, optional, record } from "./_validate.ts";
+
+/**
+ * The fields every event has.
+ *
+ * @example
+ * ```ts
+ * import type { EventBase } from "@contree/sdk";
+ *
+ * const label = (event: EventBase) => `#${event.id} at ${event.ts}`;
+ * ```
+ */
+export interface EventBase {
+  /** Per-operation sequence number, from 0, strictly increasing. */
+  id: number;
+  /** When it happened, ISO-8601. */
+  ts: string;
+  /** Process id in the instance: 0 init daemon, 1 main command, >= 2 subprocesses. */
+  spid?: number;
+}
+
+/**
+ * `init`: the instance booted.
+ *
+ * @example
+ * ```ts
+ * import type { InitEvent } from "@contree/sdk";
+ *
+ * const booted = (event: InitEvent) => event.data.started_at;
+ * ```
+ */
+export interface InitEvent extends EventBase {
+  /** Discriminant. */
+  type: "init";
+  /** Payload. */
+  data: {
+    started_at: string;
+    runtime_path: string;
+    verbose: boolean;
+    init_pid: number;
+    hostname?: string;
+    kernel?: string;
+    machine?: string;
+    boot_id?: string;
+  };
+}
+
+/**
+ * `spawn`: a process started (secret-looking env values are redacted).
+ *
+ * @example
+ * ```ts
+ * import type { SpawnEvent } from "@contree/sdk";
+ *
+ * const argv = (event: SpawnEvent) => [event.data.command, ...event.data.args];
+ * ```
+ */
+export interface SpawnEvent extends EventBase {
+  /** Discriminant. */
+  type: "spawn";
+  /** Payload. */
+  data: {
+    pid: number;
+    command: string;
+    args: string[];
+    shell: boolean;
+    cwd: string;
+    uid: number;
+    gid: number;
+    timeout: number;
+    truncate_at: number;
+    env?: Record<string, string>;
+  };
+}
+
+/**
+ * `stdin`, `stdout` or `stderr`: one chunk of a stream.
+ *
+ * @example
+ * ```ts
+ * import { decodeStreamText, type StreamEvent } from "@contree/sdk";
+ *
+ * const text = (event: StreamEvent) => decodeStreamText(event.data);
+ * ```
+ */
+export interface StreamEvent extends EventBase {
+  /** Discriminant. */
+  type: "stdin" | "stdout" | "stderr";
+  /** The chunk. */
+  data: StreamRepr;
+}
+
+/**
+ * Resource usage in an `exit` event.
+ *
+ * @example
+ * ```ts
+ * import type { EventResources } from "@contree/sdk";
+ *
+ * const cpuMicros = (r: EventResources) => r.user_time_us + r.sys_time_us;
+ * ```
+ */
+export interface EventResources {
+  /** User CPU time, microseconds. */
+  user_time_us: number;
+  /** System CPU time, microseconds. */
+  sys_time_us: number;
+  /** Peak resident set, KiB. */
+  max_rss_kb: number;
+  /** Shared memory. */
+  shared_memory: number;
+  /** Unshared memory. */
+  unshared_memory: number;
+  /** Swaps. */
+  swaps: number;
+  /** Minor page faults. */
+  minor_faults: number;
+  /** Major page faults. */
+  major_faults: number;
+  /** Voluntary context switches. */
+  voluntary_ctx_switches: number;
+  /** Involuntary context switches. */
+  involuntary_ctx_switches: number;
+  /** Block input operations. */
+  block_input_ops: number;
+  /** Block output operations. */
+  block_output_ops: number;
+  /** IPC messages sent. */
+  ipc_msgs_sent: number;
+  /** IPC messages received. */
+  ipc_msgs_received: number;
+  /** Signals received. */
+  signals_received: number;
+}
+
+/**
+ * `exit`: a process ended (`signal` is -1 when not signalled).
+ *
+ * @example
+ * ```ts
+ * import type { ExitEvent } from "@contree/sdk";
+ *
+ * const ok = (event: ExitEvent) => event.data.code === 0 && !event.data.timed_out;
+ * ```
+ */
+export interface ExitEvent extends EventBase {
+  /** Discriminant. */
+  type: "exit";
+  /** Payload. */
+  data: {
+    pid: number;
+    code: number;
+    signal: number;
+    core_dump?: boolean;
+    timed_out: boolean;
+    duration_ms: number;
+    resources: EventResources;
+  };
+}
+
+/**
+ * `truncated`: output beyond `truncate_output_at` was dropped.
+ *
+ * @example
+ * ```ts
+ * import type { TruncatedEvent } from "@contree/sdk";
+ *
+ * const lost = (event: TruncatedEvent) => event.data.bytes_dropped;
+ * ```
+ */
+export interface TruncatedEvent extends EventBase {
+  /** Discriminant. */
+  type: "truncated";
+  /** Payload. */
+  data: { stream: string; bytes_emitted: number; bytes_dropped: number };
+}
+
+/**
+ * `size_cap`: the filesystem hit its size cap.
+ *
+ * @example
+ * ```ts
+ * import type { SizeCapEvent } from "@contree/sdk";
+ *
+ * const over = (event: SizeCapEvent) => event.data.file_size - event.data.limit_bytes;
+ * ```
+ */
+export interface SizeCapEvent extends EventBase {
+  /** Discriminant. */
+  type: "size_cap";
+  /** Payload. */
+  data: { limit_bytes: number; file_size: number };
+}
+
+/**
+ * Counters of one network interface.
+ *
+ * @example
+ * ```ts
+ * import type { NetworkInterfaceStats } from "@contree/sdk";
+ *
+ * const traffic = (nic: NetworkInterfaceStats) => nic.rx_bytes + nic.tx_bytes;
+ * ```
+ */
+export interface NetworkInterfaceStats {
+  /** Interface name. */
+  name: string;
+  /** Bytes received. */
+  rx_bytes: number;
+  /** Packets received. */
+  rx_packets: number;
+  /** Receive errors. */
+  rx_errs: number;
+  /** Received packets dropped. */
+  rx_drop: number;
+  /** Bytes sent. */
+  tx_bytes: number;
+  /** Packets sent. */
+  tx_packets: number;
+  /** Send errors. */
+  tx_errs: number;
+  /** Sent packets dropped. */
+  tx_drop: number;
+}
+
+/**
+ * `network`: interface counters and configuration.
+ *
+ * @example
+ * ```ts
+ * import type { NetworkEvent } from "@contree/sdk";
+ *
+ * const address = (event: NetworkEvent) => event.data.configured?.ip4;
+ * ```
+ */
+export interface NetworkEvent extends EventBase {
+  /** Discriminant. */
+  type: "network";
+  /** Payload. */
+  data: {
+    interfaces: NetworkInterfaceStats[];
+    configured?: {
+      ip4?: string;
+      ip4_gw?: string;
+      ip6?: string;
+      ip6_gw?: string;
+      gw_mac?: string;
+      nameserver?: string;
+    };
+    error?: string;
+  };
+}
+
+/**
+ * `shutdown`: the instance stopped.
+ *
+ * @example
+ * ```ts
+ * import type { ShutdownEvent } from "@contree/sdk";
+ *
+ * const why = (event: ShutdownEvent) => event.data.reason;
+ * ```
+ */
+export interface ShutdownEvent extends EventBase {
+  /** Discriminant. */
+  type: "shutdown";
+  /** Payload. */
+  data: { stopped_at: string; reason: string };
+}
+
+/**
+ * `completion`: the authoritative last event of an operation.
+ *
+ * @example
+ * ```ts
+ * import type { CompletionEvent } from "@contree/sdk";
+ *
+ * const image = (event: CompletionEvent) => event.data.result_image_uuid ?? null;
+ * ```
+ */
+export interface CompletionEvent extends EventBase {
+  /** Discriminant. */
+  type: "completion";
+  /** Payload. */
+  data: {
+    status: TerminalStatus;
+    result_image_uuid?: string | null;
+    error?: string | null;
+    duration_ms: number;
+    image_size_bytes?: number;
+  };
+}
+
+/**
+ * An event of an unknown type, or a known type whose payload did not validate:
+ * passed through raw.
+ *
+ * @example
+ * ```ts
+ * import type { UnknownEvent } from "@contree/sdk";
+ *
+ * const describe = (event: UnknownEvent) => `${event.eventType}: ${JSON.stringify(event.data)}`;
+ * ```
+ */
+export interface UnknownEvent {
+  /** Discriminant. */
+  type: "unknown";
+  /** The event's own type (from the JSON `type`, else the SSE `event:` field). */
+  eventType: string;
+  /** The id, when the frame or the JSON carried one. */
+  id?: number;
+  /** The timestamp, when present. */
+  ts?: string;
+  /** The process id, when present. */
+  spid?: number;
+  /** The JSON `data` field when present, else the whole parsed JSON, else the raw text. */
+  data: unknown;
+}
+
+/**
+ * Any event of an operation's log, discriminated by `type`.
+ *
+ * @example
+ * ```ts
+ * import type { OperationEvent } from "@contree/sdk";
+ *
+ * function show(event: OperationEvent) {
+ *   if (event.type === "exit") console.log("exit code", event.data.code);
+ *   else if (event.type === "completion") console.log("done:", event.data.status);
+ * }
+ * ```
+ */
+export type OperationEvent =
+  | InitEvent
+  | SpawnEvent
+  | StreamEvent
+  | ExitEvent
+  | TruncatedEvent
+  | SizeCapEvent
+  | NetworkEvent
+  | ShutdownEvent
+  | CompletionEvent
+  | UnknownEvent;
+
+const string = v.string();
+const boolean = v.boolean();
+
+function eventSchema<T extends string, D>(type: T, data: v.GenericSchema<unknown, D>) {
+  return v.object({
+    id: number,
+    ts: string,
+    spid: optional(number),
+    type: v.literal(type),
+    data,
+  });
+}
+
+/** Required number fields, listed by name. */
+function ints<const K extends string>(names: readonly K[]): Record<K, typeof number> {
+  return Object.fromEntries(names.map((name) => [name, number])) as Record<K, typeof number>;
+}
+
+const EventResourcesSchema: v.GenericSchema<unknown, EventResources> = v.object(ints([
+  "user_time_us",
+  "sys_time_us",
+  "max_rss_kb",
+  "shared_memory",
+  "unshared_memory",
+  "swaps",
+  "minor_faults",
+  "major_faults",
+  "voluntary_ctx_switches",
+  "involuntary_ctx_switches",
+  "block_input_ops",
+  "block_output_ops",
+  "ipc_msgs_sent",
+  "ipc_msgs_received",
+  "signals_received",
+]));
+
+const KnownEventSchema: v.GenericSchema<unknown, Exclude<OperationEvent, UnknownEvent>> = v
+  .variant("type", [
+    eventSchema(
+      "init",
+      v.object({
+        started_at: string,
+        runtime_path: string,
+        verbose: boolean,
+        init_pid: number,
+        hostname: optional(string),
+        kernel: optional(string),
+        machine: optional(string),
+        boot_id: optional(string),
+      }),
+    ),
+    eventSchema(
+      "spawn",
+      v.object({
+        pid: number,
+        command: string,
+        args: v.array(string),
+        shell: boolean,
+        cwd: string,
+        uid: number,
+        gid: number,
+        timeout: number,
+        truncate_at: number,
+        env: optional(record(string)),
+      }),
+    ),
+    eventSchema("stdin", StreamReprSchema),
+    eventSchema("stdout", StreamReprSchema),
+    eventSchema("stderr", StreamReprSchema),
+    eventSchema(
+      "exit",
+      v.object({
+        pid: number,
+        code: number,
+        signal: number,
+        core_dump: optional(boolean),
+        timed_out: boolean,
+        duration_ms: number,
+        resources: EventResourcesSchema,
+      }),
+    ),
+    eventSchema(
+      "truncated",
+      v.object({ stream: string, bytes_emitted: number, bytes_dropped: number }),
+    ),
+    eventSchema("size_cap", v.object(ints(["limit_bytes", "file_size"]))),
+    eventSchema(
+      "network",
+      v.object({
+        interfaces: v.array(
+          v.object({
+            name: string,
+            ...ints([
+              "rx_bytes",
+              "rx_packets",
+              "rx_errs",
+              "rx_drop",
+              "tx_bytes",
+              "tx_packets",
+              "tx_errs",
+              "tx_drop",
+            ]),
+          }),
+        ),
+        configured: optional(
+          v.object({
+            ip4: optional(string),
+            ip4_gw: optional(string),
+            ip6: optional(string),
+            ip6_gw: optional(string),
+            gw_mac: optional(string),
+            nameserver: optional(string),
+          }),
+        ),
+        error: optional(string),
+      }),
+    ),
+    eventSchema("shutdown", v.object({ stopped_at: string, reason: string })),
+    eventSchema(
+      "completion",
+      v.object({
+        status: v.picklist(["SUCCESS", "FAILED", "CANCELLED"]),
+        result_image_uuid: v.nullish(string),
+        error: v.nullish(string),
+        duration_ms: number,
+        image_size_bytes: optional(number),
+      }),
+    ),
+  ]);
+
+function field(value: unknown, key: string): unknown {
+  return typeof value === "object" && value !== null
+    ? (value as Record<string, unknown>)[key]
+    : undefined;
+}
+
+function ifString(value: unknown): string | undefined {
+  return typeof value === "string" ? value : undefined;
+}
+
+function ifNumber(value: unknown): number | undefined {
+  return typeof value === "number" ? value : undefined;
+}
+
+/**
+ * Converts one SSE message of the events endpoint into an
+ * {@linkcode OperationEvent}. Never throws: anything that is not a valid known
+ * event becomes an {@linkcode UnknownEvent}.
+ *
+ * @example
+ * ```ts
+ * import { parseOperationEvent } from "@contree/sdk";
+ *
+ * const event = parseOperationEvent({
+ *   event: "stdout",
+ *   id: "2",
+ *   data: '{"id":2,"ts":"2026-06-08T20:00:00Z","spid":1,"type":"stdout","data":{"value":"hi\\n","encoding":"ascii"}}',
+ * });
+ * console.log(event.type); // "stdout"
+ * ```
+ */
+export function parseOperationEvent(message: SSEMessage): OperationEvent {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(message.data);
+  } catch {
+    parsed = message.data;
+  }
+  const known = v.safeParse(KnownEventSchema, parsed);
+  if (known.success) return known.output;
+  const frameId = message.id === undefined ? NaN : Number(message.id);
+  const data = typeof parsed === "object" && parsed !== null && "data" in parsed
+    ? parsed.data
+    : parsed;
+  return {
+    type: "unknown",
+    eventType: ifString(field(parsed, "type")) ?? message.event,
+    id: ifNumber(field(parsed, "id")) ?? (Number.isInteger(frameId) ? frameId : undefined),
+    ts: ifString(field(parsed, "ts")),
+    spid: ifNumber(field(parsed, "spid")),
+    data,
+  };
+}
