@@ -1,0 +1,33 @@
+/** `POST /v1/instances`. */
+import { Hono } from "hono";
+import { parseSpawnRequest, SpawnError } from "../../ops/mod.ts";
+import { readJson } from "../body.ts";
+import type { ApiContext } from "../context.ts";
+import { HttpError } from "../http_error.ts";
+
+/**
+ * Spawns a run: validates the body (400 naming the field), resolves the image and files
+ * (404), then answers 201 with `Location: /v1/operations/<uuid>` and the accepted request.
+ * A full queue is a 429 with nothing stored, so clients may replay the POST.
+ *
+ * @example
+ * ```ts
+ * app.route("/v1", instanceRoutes(ctx));
+ * ```
+ */
+export function instanceRoutes(ctx: ApiContext): Hono {
+  return new Hono().post("/instances", async (c) => {
+    const parsed = parseSpawnRequest(await readJson(c, ctx.maxBodyBytes), ctx.limits);
+    if (!parsed.ok) throw new HttpError(400, parsed.error);
+    try {
+      const op = ctx.engine.spawn(parsed.request);
+      return c.json({ uuid: op.uuid, ...op.metadata }, 201, {
+        Location: `/v1/operations/${op.uuid}`,
+      });
+    } catch (error) {
+      if (!(error instanceof SpawnError)) throw error;
+      const status = error.status as 400 | 404 | 429 | 503;
+      throw new HttpError(status, error.message, status === 429 ? { "Retry-After": "1" } : {});
+    }
+  });
+}

@@ -1,0 +1,285 @@
+/**
+ * Immutable copy-on-write image layers on disk. An image is a stack of layers; a run's
+ * changes (an overlayfs upper directory) become one more layer, so a run costs what it
+ * changes. Every step is a temp directory plus a rename, so a crash at any moment leaves
+ * committed layers intact and only temp files, which {@linkcode LayerStore.init} removes.
+ *
+ * Layout under the data directory:
+ * - `layers/<id>/` a layer (never modified once there) and `layers/<id>.json` its sidecar;
+ *   ids are 12 characters, so overlay's one-page `lowerdir` option holds 100+ layers;
+ * - `work/<id>/{u,w}` a workspace (overlay upper and work directories) of a run;
+ * - `tmp/` layers being built or removed.
+ */
+import { lchown, lutimes } from "node:fs/promises";
+import { LayerError } from "./errors.ts";
+import { LayeredView, type Node } from "./layered_view.ts";
+import { type LayerMeta, metaPath, readLayerMeta } from "./_layer_meta.ts";
+import { scanLayer } from "./_scan.ts";
+
+export { busyboxRootfs } from "./busybox.ts";
+
+const ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567";
+const ID_PATTERN = /^[a-z2-7]{12}$/;
+/** Directory entries linked or copied at once while flattening. */
+const PARALLEL = 64;
+
+function newId(): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => ID_ALPHABET[b & 31])
+    .join("");
+}
+
+function checkId(id: string, what: string): string {
+  if (!ID_PATTERN.test(id)) throw new LayerError(`malformed ${what} id: ${JSON.stringify(id)}`);
+  return id;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+async function removeIfExists(path: string): Promise<void> {
+  try {
+    await Deno.remove(path, { recursive: true });
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+}
+
+async function run(command: string, args: string[]): Promise<void> {
+  const output = await new Deno.Command(command, { args, stdout: "null", stderr: "piped" })
+    .output();
+  if (!output.success) {
+    const stderr = new TextDecoder().decode(output.stderr).trim().split("\n").slice(-5);
+    throw new LayerError(`${command} failed: ${stderr.join("; ")}`);
+  }
+}
+
+async function setAttributes(path: string, info: Deno.FileInfo): Promise<void> {
+  await Deno.chown(path, info.uid, info.gid);
+  await Deno.chmod(path, (info.mode ?? 0o755) & 0o7777);
+  await Deno.utime(path, info.atime ?? new Date(), info.mtime ?? new Date());
+}
+
+/**
+ * The layers of every image, under `<dataDir>/layers`.
+ *
+ * @example
+ * ```ts
+ * const store = new LayerStore("/var/lib/contree");
+ * await store.init();
+ * const rootfs = await Deno.makeTempDir();
+ * await busyboxRootfs(rootfs);
+ * const base = await store.importRootfs(rootfs);
+ * const ws = await store.createWorkspace();
+ * // ... runSandbox({ layers: [store.path(base)], upperDir: ws.upperDir, workDir: ws.workDir, ... })
+ * const top = await store.commit(ws.id); // null when the run changed nothing
+ * ```
+ */
+export class LayerStore {
+  /**
+   * Most layers an image should have: the API flattens a longer chain. Well under
+   * overlayfs' limit of 500 lower layers and its one-page `lowerdir` option.
+   */
+  maxDepth = 100;
+  readonly #layers: string;
+  readonly #work: string;
+  readonly #tmp: string;
+
+  /** A store under `dataDir`; call {@linkcode init} before use. */
+  constructor(dataDir: string) {
+    const root = dataDir.replace(/\/+$/, "");
+    this.#layers = `${root}/layers`;
+    this.#work = `${root}/work`;
+    this.#tmp = `${root}/tmp`;
+  }
+
+  /**
+   * Creates the directories and removes what a crash left behind: workspaces, layers being
+   * built or removed, sidecars of layers that never got published.
+   */
+  async init(): Promise<void> {
+    for (const dir of [this.#layers, this.#work, this.#tmp]) {
+      await Deno.mkdir(dir, { recursive: true });
+    }
+    for (const dir of [this.#work, this.#tmp]) {
+      for await (const entry of Deno.readDir(dir)) await removeIfExists(`${dir}/${entry.name}`);
+    }
+    for await (const entry of Deno.readDir(this.#layers)) {
+      if (!entry.name.endsWith(".json")) continue;
+      if (!await exists(`${this.#layers}/${entry.name.slice(0, -5)}`)) {
+        await removeIfExists(`${this.#layers}/${entry.name}`);
+      }
+    }
+  }
+
+  /** The host directory of layer `layerId` (what `runSandbox` and `ImageView` take). */
+  path(layerId: string): string {
+    return `${this.#layers}/${checkId(layerId, "layer")}`;
+  }
+
+  /** A fresh workspace for one run: the overlay upper and work directories. */
+  async createWorkspace(): Promise<{ id: string; upperDir: string; workDir: string }> {
+    const id = newId();
+    const dir = `${this.#work}/${id}`;
+    await Deno.mkdir(dir);
+    await Deno.mkdir(`${dir}/u`);
+    await Deno.chmod(`${dir}/u`, 0o755);
+    await Deno.mkdir(`${dir}/w`);
+    return { id, upperDir: `${dir}/u`, workDir: `${dir}/w` };
+  }
+
+  /**
+   * Turns the workspace's upper directory into a new immutable layer (atomically: the
+   * sidecar is published first, then the directory is renamed into place) and returns its
+   * id, or `null` when the run changed nothing. The workspace is consumed either way.
+   */
+  async commit(workspaceId: string): Promise<string | null> {
+    const dir = `${this.#work}/${checkId(workspaceId, "workspace")}`;
+    const upper = `${dir}/u`;
+    try {
+      for await (const _ of Deno.readDir(upper)) {
+        return await this.#publish(upper, await scanLayer(upper));
+      }
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) {
+        throw new LayerError(`no workspace ${workspaceId}`, { cause: error });
+      }
+      throw error;
+    } finally {
+      await removeIfExists(dir);
+    }
+    return null;
+  }
+
+  /** Drops a workspace and whatever the run wrote; a no-op for one already gone. */
+  async discard(workspaceId: string): Promise<void> {
+    await removeIfExists(`${this.#work}/${checkId(workspaceId, "workspace")}`);
+  }
+
+  /**
+   * Imports a root filesystem as one layer from a directory (copied with `cp -a`) or a
+   * tarball (`.tar`, `.tar.gz`, ...; extracted by GNU tar with numeric owners and modes;
+   * a member escaping the root fails the import with {@linkcode LayerError}).
+   */
+  async importRootfs(source: string): Promise<string> {
+    let info: Deno.FileInfo;
+    try {
+      info = await Deno.stat(source);
+    } catch (error) {
+      throw new LayerError(`cannot import ${source}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    const temp = await this.#tempDir();
+    try {
+      if (info.isDirectory) {
+        await run("cp", ["-a", "--", `${source}/.`, temp]);
+      } else {
+        await run("tar", ["-x", "-p", "--numeric-owner", "-f", source, "-C", temp]);
+      }
+      return await this.#publish(temp, await scanLayer(temp));
+    } catch (error) {
+      await removeIfExists(temp);
+      throw error;
+    }
+  }
+
+  /**
+   * One layer holding the merged view of `layers` (ids, lowest first): whiteouts and opaque
+   * directories applied, so it can replace the whole chain at the bottom of a stack.
+   * Directories are recreated; everything else is hard-linked from the (immutable) source
+   * layers, so flattening costs one link per file, not a copy of the data.
+   */
+  async flatten(layers: string[]): Promise<string> {
+    if (layers.length === 0) throw new LayerError("nothing to flatten");
+    const view = new LayeredView(layers.map((id) => this.path(id)));
+    const temp = await this.#tempDir();
+    let bytes = 0;
+    const copyTree = async (dir: Node, target: string): Promise<void> => {
+      const children = await view.children(dir);
+      for (let i = 0; i < children.length; i += PARALLEL) {
+        await Promise.all(
+          children.slice(i, i + PARALLEL).map(async (child) => {
+            const dest = `${target}/${child.path.slice(child.path.lastIndexOf("/") + 1)}`;
+            if (child.info.isDirectory) {
+              await Deno.mkdir(dest);
+              await copyTree(child, dest);
+              return;
+            }
+            await this.#linkOrCopy(child, dest);
+            if (child.info.isFile || child.info.isSymlink) bytes += child.info.size;
+          }),
+        );
+      }
+      await setAttributes(target, dir.info);
+    };
+    try {
+      await copyTree(await view.root(), temp);
+      return await this.#publish(temp, { opaque: [], bytes });
+    } catch (error) {
+      await removeIfExists(temp);
+      throw error;
+    }
+  }
+
+  /** Deletes layer `layerId` (renamed away first, so it vanishes atomically). */
+  async remove(layerId: string): Promise<void> {
+    const dir = this.path(layerId);
+    const trash = `${this.#tmp}/${newId()}`;
+    try {
+      await Deno.rename(dir, trash);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+    await removeIfExists(metaPath(dir));
+    await removeIfExists(trash);
+  }
+
+  /** Bytes of the regular files and symlinks of layer `layerId` (what the run wrote). */
+  async size(layerId: string): Promise<number> {
+    const dir = this.path(layerId);
+    return ((await readLayerMeta(dir)) ?? await scanLayer(dir)).bytes;
+  }
+
+  async #tempDir(): Promise<string> {
+    const temp = `${this.#tmp}/${newId()}`;
+    await Deno.mkdir(temp);
+    await Deno.chmod(temp, 0o755);
+    return temp;
+  }
+
+  /** Publishes `dir` as a new layer: its sidecar first, then the directory, each by rename. */
+  async #publish(dir: string, meta: LayerMeta): Promise<string> {
+    let id = newId();
+    while (await exists(this.path(id))) id = newId();
+    const sidecar = `${this.#tmp}/${id}.json`;
+    await Deno.writeTextFile(sidecar, JSON.stringify(meta));
+    await Deno.rename(sidecar, metaPath(this.path(id)));
+    await Deno.rename(dir, this.path(id));
+    return id;
+  }
+
+  async #linkOrCopy(node: Node, dest: string): Promise<void> {
+    try {
+      await Deno.link(node.host, dest);
+      return;
+    } catch (error) {
+      // Too many links to one inode (EMLINK): fall back to a copy.
+      if (!node.info.isFile && !node.info.isSymlink) throw error;
+    }
+    if (node.info.isSymlink) {
+      await Deno.symlink(await Deno.readLink(node.host), dest);
+      await lchown(dest, node.info.uid ?? 0, node.info.gid ?? 0);
+      await lutimes(dest, node.info.atime ?? new Date(), node.info.mtime ?? new Date());
+      return;
+    }
+    await Deno.copyFile(node.host, dest);
+    await setAttributes(dest, node.info);
+  }
+}

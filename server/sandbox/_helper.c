@@ -1,0 +1,413 @@
+/*
+ * contree-helper: the small static program behind the local ConTree sandbox.
+ *
+ *   launch  (host side, as root)   join the run's cgroups, enter a private mount namespace,
+ *                                  mount the overlay, keep the report file on fd 3, start
+ *                                  bwrap as pid 1 of a pid namespace and wait for it
+ *   init    (pid 1 in the sandbox) start the command with no privileges, reap orphans,
+ *                                  enforce the timeout, report exit status and rusage on fd 3
+ *   scan    (host side)            bytes of a layer and its overlay opaque directories
+ *
+ * Built with `gcc -static -O2` by helper.ts; bwrap binds it read-only under /dev, so it
+ * never touches the image.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <linux/securebits.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <time.h>
+#include <unistd.h>
+
+#define REPORT_FD 3
+#define EXIT_SETUP 125
+
+static void fail(const char *what, const char *arg) {
+  fprintf(stderr, "contree-helper: %s%s%s: %s\n", what, arg ? " " : "", arg ? arg : "",
+          strerror(errno));
+  exit(EXIT_SETUP);
+}
+
+static void usage(const char *msg) {
+  fprintf(stderr, "contree-helper: %s\n", msg);
+  exit(2);
+}
+
+static void write_file(const char *path, const char *text) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) fail("open", path);
+  size_t len = strlen(text);
+  if (write(fd, text, len) != (ssize_t)len) fail("write", path);
+  close(fd);
+}
+
+/* Returns the value following option `name` at argv[*i], advancing *i. */
+static const char *option_value(int argc, char **argv, int *i) {
+  if (*i + 1 >= argc) usage("option without a value");
+  *i += 1;
+  return argv[*i];
+}
+
+/* ---------------------------------------------------------------- launch */
+
+/*
+ * launch --report FILE --root DIR --lower L --upper DIR --work DIR --merged DIR
+ *        --bwrap-args FILE [--cgroup DIR]... -- BWRAP [ARGS...]
+ * Lower layer names are relative to --root (overlay's option string is one page long).
+ */
+static int cmd_launch(int argc, char **argv) {
+  const char *report = NULL, *root = NULL, *lower = NULL, *upper = NULL, *work = NULL;
+  const char *merged = NULL, *args_file = NULL;
+  const char *cgroups[8];
+  int ncgroups = 0, i;
+  for (i = 2; i < argc && strcmp(argv[i], "--") != 0; i++) {
+    const char *name = argv[i];
+    const char *value = option_value(argc, argv, &i);
+    if (!strcmp(name, "--report")) report = value;
+    else if (!strcmp(name, "--root")) root = value;
+    else if (!strcmp(name, "--lower")) lower = value;
+    else if (!strcmp(name, "--upper")) upper = value;
+    else if (!strcmp(name, "--work")) work = value;
+    else if (!strcmp(name, "--merged")) merged = value;
+    else if (!strcmp(name, "--bwrap-args")) args_file = value;
+    else if (!strcmp(name, "--cgroup") && ncgroups < 8) cgroups[ncgroups++] = value;
+    else usage("launch: unknown option");
+  }
+  if (!report || !root || !lower || !upper || !work || !merged || !args_file || i + 1 >= argc) {
+    usage("launch: missing option or command");
+  }
+
+  /* This launcher dies with the server, whenever the server dies. */
+  pid_t parent = getppid();
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) fail("prctl", "pdeathsig");
+  if (getppid() != parent) exit(EXIT_SETUP);
+
+  /* Join the limits first: everything started from here on is accounted and limited. */
+  char pid[32];
+  snprintf(pid, sizeof pid, "%d\n", (int)getpid());
+  for (int c = 0; c < ncgroups; c++) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/cgroup.procs", cgroups[c]);
+    write_file(path, pid);
+  }
+  /*
+   * A private mount namespace: the overlay vanishes with the last process of the run. A pid
+   * namespace for bwrap (see below).
+   */
+  if (unshare(CLONE_NEWNS | CLONE_NEWPID) != 0) fail("unshare", "CLONE_NEWNS|CLONE_NEWPID");
+  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) fail("mount", "--make-rprivate /");
+  if (chdir(root) != 0) fail("chdir", root);
+  char options[4096];
+  int n = snprintf(options, sizeof options,
+                   "lowerdir=%s,upperdir=%s,workdir=%s,redirect_dir=off,metacopy=off,index=off,"
+                   "xino=off",
+                   lower, upper, work);
+  if (n < 0 || (size_t)n >= sizeof options) {
+    errno = E2BIG;
+    fail("mount overlay", "options");
+  }
+  if (mount("overlay", merged, "overlay", MS_NOSUID | MS_NODEV, options) != 0) {
+    fail("mount overlay on", merged);
+  }
+
+  int fd = open(report, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) fail("open", report);
+  if (fd == REPORT_FD) {
+    if (fcntl(fd, F_SETFD, 0) != 0) fail("fcntl", report);
+  } else {
+    if (dup2(fd, REPORT_FD) < 0) fail("dup2", report);
+    close(fd);
+  }
+
+  /*
+   * More bwrap options (the command's environment as --setenv pairs) come in a file that
+   * bwrap reads through --args: the environment never passes through this root process's
+   * own environment or argv, bwrap (a dynamic executable) runs with an empty environment
+   * (no LD_* of the run can reach it), and no value shows in the host's process list.
+   */
+  int args = open(args_file, O_RDONLY);
+  if (args < 0) fail("open", args_file);
+  if (unlink(args_file) != 0) fail("unlink", args_file);
+
+  int nargs = argc - (i + 2);
+  char **bwrap_argv = calloc((size_t)nargs + 4, sizeof *bwrap_argv);
+  if (!bwrap_argv) fail("calloc", NULL);
+  char args_fd[16];
+  snprintf(args_fd, sizeof args_fd, "%d", args);
+  bwrap_argv[0] = argv[i + 1];
+  bwrap_argv[1] = "--args";
+  bwrap_argv[2] = args_fd;
+  memcpy(bwrap_argv + 3, argv + i + 2, (size_t)nargs * sizeof *bwrap_argv);
+  char *no_env[] = {NULL};
+
+  /*
+   * bwrap runs as pid 1 of the pid namespace made above, dying with this launcher. Its
+   * --die-with-parent only covers its sandbox once set up: a bwrap child caught earlier
+   * (waiting for a parent that was killed) would block forever. As pid 1, bwrap takes every
+   * process it started with it, in whatever state.
+   */
+  int alive[2];
+  if (pipe2(alive, O_CLOEXEC) != 0) fail("pipe", NULL);
+  pid_t child = fork();
+  if (child < 0) fail("fork", NULL);
+  if (child == 0) {
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) fail("prctl", "pdeathsig");
+    close(alive[1]);
+    /* The launcher holds the write end until it dies: a hang-up means it is already gone. */
+    struct pollfd launcher = {alive[0], POLLIN, 0};
+    if (poll(&launcher, 1, 0) != 0) exit(EXIT_SETUP);
+    execve(argv[i + 1], bwrap_argv, no_env);
+    fail("exec", argv[i + 1]);
+  }
+  close(alive[0]);
+  int status;
+  while (waitpid(child, &status, 0) < 0) {
+    if (errno != EINTR) fail("waitpid", NULL);
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* ------------------------------------------------------------------ init */
+
+struct caps {
+  struct __user_cap_header_struct header;
+  struct __user_cap_data_struct data[2];
+};
+
+/* Sets the effective and permitted sets to `keep` (a capability number, or -1 for none). */
+static void set_caps(int keep) {
+  struct caps c;
+  memset(&c, 0, sizeof c);
+  c.header.version = _LINUX_CAPABILITY_VERSION_3;
+  if (keep >= 0) {
+    c.data[keep / 32].effective = 1u << (keep % 32);
+    c.data[keep / 32].permitted = 1u << (keep % 32);
+  }
+  if (syscall(SYS_capset, &c.header, c.data) != 0) fail("capset", NULL);
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0) fail("prctl", "ambient");
+}
+
+/* Empties the bounding set: no later exec (even of a set-uid root file) can gain anything. */
+static void drop_bounding_set(void) {
+  for (int cap = 0; cap < 64; cap++) {
+    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) fail("prctl", "capbset");
+  }
+}
+
+/* The command's process: drop to uid/gid with no capabilities at all, then exec. */
+static void exec_command(uid_t uid, gid_t gid, const char *cwd, char **argv) {
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  /* The command, not init or bwrap, is what an out-of-memory killer should pick. */
+  write_file("/proc/self/oom_score_adj", "1000\n");
+  struct rlimit no_core = {0, 0};
+  if (setrlimit(RLIMIT_CORE, &no_core) != 0) fail("setrlimit", "core");
+  drop_bounding_set();
+  if (prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED |
+                                   SECBIT_NO_CAP_AMBIENT_RAISE |
+                                   SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED,
+            0, 0, 0) != 0) {
+    fail("prctl", "securebits");
+  }
+  if (setgroups(1, &gid) != 0) fail("setgroups", NULL);
+  if (setresgid(gid, gid, gid) != 0) fail("setresgid", NULL);
+  if (setresuid(uid, uid, uid) != 0) fail("setresuid", NULL);
+  set_caps(-1);
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail("prctl", "no_new_privs");
+  if (chdir(cwd) != 0) fail("chdir", cwd);
+  execvp(argv[0], argv);
+  int code = errno == ENOENT ? 127 : 126;
+  fprintf(stderr, "contree: %s: %s\n", argv[0], strerror(errno));
+  exit(code);
+}
+
+static int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Reaps every child (orphans included) until `child` ends; on timeout kills everything in the
+ * pid namespace at once. SIGCHLD is blocked, so none is lost between a wait and the next sleep.
+ */
+static int supervise(pid_t child, int64_t timeout_ms, int *status, struct rusage *usage) {
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
+  int timed_out = 0;
+  for (;;) {
+    struct rusage ru;
+    int st;
+    pid_t pid;
+    while ((pid = wait4(-1, &st, WNOHANG, &ru)) > 0) {
+      if (pid == child) {
+        *status = st;
+        *usage = ru;
+        return timed_out;
+      }
+    }
+    if (pid < 0 && errno != EINTR) fail("wait4", NULL);
+    if (deadline == 0 || timed_out) {
+      sigwaitinfo(&chld, NULL);
+      continue;
+    }
+    int64_t left = deadline - now_ms();
+    if (left <= 0) {
+      timed_out = 1;
+      kill(-1, SIGKILL);
+      continue;
+    }
+    struct timespec wait = {left / 1000, (left % 1000) * 1000000};
+    sigtimedwait(&chld, NULL, &wait);
+  }
+}
+
+static long long tv_us(struct timeval tv) { return (long long)tv.tv_sec * 1000000 + tv.tv_usec; }
+
+/*
+ * bwrap's /proc is the sandbox's own, but kernel-wide knobs live in it too: uid 0 without
+ * capabilities may still write some sysctls (vm.drop_caches checks no capability). Make
+ * them read-only and hide the host-wide tables, as container runtimes do.
+ */
+static void protect_proc(void) {
+  static const char *const read_only[] = {"/proc/sys", "/proc/sysrq-trigger", "/proc/irq",
+                                          "/proc/bus", "/proc/fs"};
+  static const char *const masked[] = {"/proc/kcore", "/proc/keys", "/proc/timer_list",
+                                       "/proc/sched_debug"};
+  for (size_t i = 0; i < sizeof read_only / sizeof *read_only; i++) {
+    const char *path = read_only[i];
+    if (access(path, F_OK) != 0) continue;
+    if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) != 0) fail("bind", path);
+    if (mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+              NULL) != 0) {
+      fail("remount read-only", path);
+    }
+  }
+  for (size_t i = 0; i < sizeof masked / sizeof *masked; i++) {
+    if (access(masked[i], F_OK) != 0) continue;
+    if (mount("/dev/null", masked[i], NULL, MS_BIND, NULL) != 0) fail("mask", masked[i]);
+  }
+}
+
+/* init --uid N --gid N --cwd DIR --timeout-ms N -- COMMAND [ARGS...] */
+static int cmd_init(int argc, char **argv) {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  const char *cwd = "/";
+  int64_t timeout_ms = 0;
+  int i;
+  for (i = 2; i < argc && strcmp(argv[i], "--") != 0; i++) {
+    const char *name = argv[i];
+    const char *value = option_value(argc, argv, &i);
+    if (!strcmp(name, "--uid")) uid = (uid_t)strtoul(value, NULL, 10);
+    else if (!strcmp(name, "--gid")) gid = (gid_t)strtoul(value, NULL, 10);
+    else if (!strcmp(name, "--cwd")) cwd = value;
+    else if (!strcmp(name, "--timeout-ms")) timeout_ms = strtoll(value, NULL, 10);
+    else usage("init: unknown option");
+  }
+  if (i + 1 >= argc) usage("init: missing command");
+  if (getpid() != 1) usage("init: must run as pid 1 of a new pid namespace");
+
+  /* Keep the report channel from the command; close anything else bwrap passed on. */
+  if (fcntl(REPORT_FD, F_SETFD, FD_CLOEXEC) != 0) fail("fcntl", "report fd");
+  syscall(SYS_close_range, REPORT_FD + 1, ~0U, 0);
+  protect_proc();
+  /* Nobody in the sandbox may ptrace init or read its /proc entries. */
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) fail("prctl", "dumpable");
+
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &chld, NULL);
+  pid_t child = fork();
+  if (child < 0) fail("fork", NULL);
+  if (child == 0) exec_command(uid, gid, cwd, argv + i + 1);
+
+  /* init itself keeps only CAP_KILL: enough to end processes of any uid on timeout. */
+  drop_bounding_set();
+  set_caps(CAP_KILL);
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail("prctl", "no_new_privs");
+
+  int status = 0;
+  struct rusage ru;
+  int timed_out = supervise(child, timeout_ms, &status, &ru);
+  /* The run ends with its command: background processes go too. */
+  kill(-1, SIGKILL);
+  while (wait(NULL) > 0 || errno == EINTR) continue;
+
+  int signalled = WIFSIGNALED(status);
+  dprintf(REPORT_FD,
+          "{\"exit_code\":%d,\"signal\":%d,\"core_dump\":%s,\"timed_out\":%s,"
+          "\"user_time_us\":%lld,\"sys_time_us\":%lld,\"max_rss_kb\":%ld,"
+          "\"shared_memory\":%ld,\"unshared_memory\":%ld,\"swaps\":%ld,"
+          "\"minor_faults\":%ld,\"major_faults\":%ld,\"voluntary_ctx_switches\":%ld,"
+          "\"involuntary_ctx_switches\":%ld,\"block_input_ops\":%ld,\"block_output_ops\":%ld,"
+          "\"ipc_msgs_sent\":%ld,\"ipc_msgs_received\":%ld,\"signals_received\":%ld}\n",
+          signalled ? -1 : WEXITSTATUS(status), signalled ? WTERMSIG(status) : -1,
+          signalled && WCOREDUMP(status) ? "true" : "false", timed_out ? "true" : "false",
+          tv_us(ru.ru_utime), tv_us(ru.ru_stime), ru.ru_maxrss, ru.ru_ixrss,
+          ru.ru_idrss + ru.ru_isrss, ru.ru_nswap, ru.ru_minflt, ru.ru_majflt, ru.ru_nvcsw,
+          ru.ru_nivcsw, ru.ru_inblock, ru.ru_oublock, ru.ru_msgsnd, ru.ru_msgrcv,
+          ru.ru_nsignals);
+  return 0;
+}
+
+/* ------------------------------------------------------------------ scan */
+
+static long long scan_bytes;
+static size_t scan_root_len;
+
+static int scan_entry(const char *path, const struct stat *st, int type, struct FTW *ftw) {
+  (void)type;
+  if (S_ISREG(st->st_mode) || S_ISLNK(st->st_mode)) scan_bytes += st->st_size;
+  if (S_ISDIR(st->st_mode) && ftw->level > 0) {
+    char value[2];
+    if (lgetxattr(path, "trusted.overlay.opaque", value, sizeof value) == 1 && value[0] == 'y') {
+      fputs(path + scan_root_len + 1, stdout);
+      fputc('\0', stdout);
+    }
+  }
+  return 0;
+}
+
+/*
+ * scan DIR: prints the paths (relative to DIR) of the directories overlayfs marked opaque, then
+ * the total size of DIR's files and symlinks; each item ends with a NUL byte.
+ */
+static int cmd_scan(int argc, char **argv) {
+  if (argc != 3) usage("scan: expected one directory");
+  const char *dir = argv[2];
+  scan_root_len = strlen(dir);
+  while (scan_root_len > 1 && dir[scan_root_len - 1] == '/') scan_root_len--;
+  if (nftw(dir, scan_entry, 64, FTW_PHYS) != 0) fail("scan", dir);
+  printf("%lld", scan_bytes);
+  fputc('\0', stdout);
+  return fflush(stdout) == 0 ? 0 : EXIT_SETUP;
+}
+
+int main(int argc, char **argv) {
+  if (argc >= 2 && !strcmp(argv[1], "launch")) return cmd_launch(argc, argv);
+  if (argc >= 2 && !strcmp(argv[1], "init")) return cmd_init(argc, argv);
+  if (argc >= 2 && !strcmp(argv[1], "scan")) return cmd_scan(argc, argv);
+  usage("usage: contree-helper launch|init|scan ...");
+  return 2;
+}

@@ -1,0 +1,65 @@
+/**
+ * The sandbox helper: a small static C program (`_helper.c`) compiled at first use with
+ * `gcc -static -O2` into `server/sandbox/bin/`, keyed by the hash of its source, so a
+ * changed source is rebuilt and concurrent builders never see a half-written binary.
+ */
+import { fileURLToPath } from "node:url";
+import { SandboxUnsupportedError } from "./errors.ts";
+
+const SOURCE = fileURLToPath(new URL("./_helper.c", import.meta.url));
+const BIN_DIR = fileURLToPath(new URL("./bin", import.meta.url));
+
+let built: Promise<string> | undefined;
+
+async function sourceHash(source: Uint8Array<ArrayBuffer>): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", source));
+  return Array.from(digest.subarray(0, 8), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+async function build(): Promise<string> {
+  const hash = await sourceHash(await Deno.readFile(SOURCE));
+  const path = `${BIN_DIR}/contree-helper-${hash}`;
+  try {
+    await Deno.stat(path);
+    return path;
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  await Deno.mkdir(BIN_DIR, { recursive: true });
+  const temp = await Deno.makeTempFile({ dir: BIN_DIR, prefix: ".build-" });
+  try {
+    const gcc = await new Deno.Command("gcc", {
+      args: ["-static", "-O2", "-Wall", "-o", temp, SOURCE],
+      stdout: "null",
+      stderr: "piped",
+    }).output().catch((error) => {
+      throw new SandboxUnsupportedError([`gcc (${error.message})`]);
+    });
+    if (!gcc.success) {
+      const reason = new TextDecoder().decode(gcc.stderr).trim().split("\n").slice(-3).join("; ");
+      throw new SandboxUnsupportedError([`helper build (gcc -static: ${reason})`]);
+    }
+    await Deno.chmod(temp, 0o755);
+    await Deno.rename(temp, path);
+    return path;
+  } finally {
+    await Deno.remove(temp).catch(() => {});
+  }
+}
+
+/**
+ * The host path of the helper binary, building it on first use. Throws
+ * {@linkcode SandboxUnsupportedError} when it cannot be built (no gcc or no static libc).
+ *
+ * @example
+ * ```ts
+ * const helper = await helperPath(); // ".../server/sandbox/bin/contree-helper-1a2b3c4d5e6f7a8b"
+ * ```
+ */
+export function helperPath(): Promise<string> {
+  built ??= build().catch((error) => {
+    built = undefined;
+    throw error;
+  });
+  return built;
+}

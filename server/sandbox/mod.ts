@@ -1,0 +1,16 @@
+/**
+ * Sandboxes of the local backend: one command per bubblewrap sandbox over an overlay of an
+ * image's layers, with limits, live output and rusage.
+ *
+ * @example
+ * ```ts
+ * import { checkSandboxSupport, runSandbox } from "./server/sandbox/mod.ts";
+ * const support = await checkSandboxSupport();
+ * if (!support.ok) throw new Error(`missing: ${support.missing.join(", ")}`);
+ * ```
+ *
+ * @module
+ */
+export * from "./errors.ts";
+export * from "./helper.ts";
+export * from "./run.ts";

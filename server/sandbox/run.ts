@@ -1,0 +1,450 @@
+/**
+ * Runs one command in a sandbox: an overlay of the image's layers (mounted in a private
+ * mount namespace) as the root of a bubblewrap sandbox with its own pid, ipc, uts, cgroup,
+ * mount and network namespaces, memory and pids limited by a cgroup, and a static helper
+ * as pid 1 that starts the command without any privilege and reports its exit and rusage.
+ */
+import { dirname } from "node:path";
+import { cgroupControllers, createRunCgroup } from "./_cgroups.ts";
+import { SandboxError, SandboxUnsupportedError } from "./errors.ts";
+import { helperPath } from "./helper.ts";
+import { placeFiles } from "./_place_files.ts";
+import { skeletonDir } from "./_skeleton.ts";
+
+/** A file injected into the sandbox before the command starts. */
+export interface SandboxFile {
+  /** Absolute path in the image. */
+  path: string;
+  /** Host path of the blob to copy in. */
+  source: string;
+  /** Permission bits, e.g. `0o644`. */
+  mode: number;
+  /** Owner of the placed file. */
+  uid: number;
+  /** Group of the placed file. */
+  gid: number;
+}
+
+/** Resource limits of a run; a missing field takes the default of {@linkcode defaultLimits}. */
+export interface SandboxLimits {
+  /** Memory (RSS and page cache) of all the run's processes together. */
+  memoryBytes?: number;
+  /** Processes and threads alive at once. */
+  pids?: number;
+}
+
+/** What to run, where, and how to report. */
+export interface SandboxSpec {
+  /** Absolute layer directories, lowest first (from `LayerStore.path`). */
+  layers: string[];
+  /** The final argv: the executable (looked up in the sandbox's PATH) and its arguments. */
+  command: string;
+  /** Arguments after `command`. */
+  args: string[];
+  /** The whole environment; `PATH` defaults to {@linkcode DEFAULT_PATH}. */
+  env: Record<string, string>;
+  /** Absolute working directory; the command fails with 125 when it does not exist. */
+  cwd: string;
+  /** User id the command runs as (no capabilities, even as 0). */
+  uid: number;
+  /** Group id the command runs as (its only group). */
+  gid: number;
+  /** Hostname inside the sandbox (own UTS namespace). */
+  hostname: string;
+  /** One-shot stdin, then EOF; absent = /dev/null. */
+  stdin?: Uint8Array;
+  /** Placed into the upper layer with their mode and owner before start. */
+  files: SandboxFile[];
+  /** Run time limit; on expiry the whole process tree is killed and `timedOut` is set. */
+  timeoutMs: number;
+  /** Share the host's network (otherwise the sandbox has only its own loopback). */
+  network: boolean;
+  /** Defaults: {@linkcode defaultLimits}. */
+  limits?: SandboxLimits;
+  /** From `LayerStore.createWorkspace()`: the run's changes land in `upperDir`. */
+  upperDir: string;
+  /** From `LayerStore.createWorkspace()`: overlayfs' scratch directory. */
+  workDir: string;
+  /** Abort = cancel: the whole process tree is killed at once and `cancelled` is set. */
+  signal?: AbortSignal;
+  /** Output as it is produced. */
+  onOutput(stream: "stdout" | "stderr", chunk: Uint8Array): void;
+  /** Called once the sandbox process is started. */
+  onSpawn?(info: { pid: number; startedAt: Date }): void;
+}
+
+/** Resource usage of the command (its own and its waited-for descendants'), as wait4 gives it. */
+export interface SandboxResources {
+  /** CPU time in user mode, microseconds. */
+  user_time_us: number;
+  /** CPU time in kernel mode, microseconds. */
+  sys_time_us: number;
+  /** Peak resident set size, KiB. */
+  max_rss_kb: number;
+  /** Integral shared memory size (`ru_ixrss`; 0 on Linux). */
+  shared_memory: number;
+  /** Integral unshared data and stack size (`ru_idrss + ru_isrss`; 0 on Linux). */
+  unshared_memory: number;
+  /** Swaps (`ru_nswap`; 0 on Linux). */
+  swaps: number;
+  /** Page faults served without I/O. */
+  minor_faults: number;
+  /** Page faults that needed I/O. */
+  major_faults: number;
+  /** Context switches while waiting for a resource. */
+  voluntary_ctx_switches: number;
+  /** Context switches forced by the scheduler. */
+  involuntary_ctx_switches: number;
+  /** Filesystem reads (512-byte blocks). */
+  block_input_ops: number;
+  /** Filesystem writes (512-byte blocks). */
+  block_output_ops: number;
+  /** IPC messages sent (`ru_msgsnd`; 0 on Linux). */
+  ipc_msgs_sent: number;
+  /** IPC messages received (`ru_msgrcv`; 0 on Linux). */
+  ipc_msgs_received: number;
+  /** Signals received (`ru_nsignals`; 0 on Linux). */
+  signals_received: number;
+}
+
+/** How the command ended. */
+export interface SandboxResult {
+  /** Exit status; -1 when killed by a signal. */
+  exitCode: number;
+  /** Terminating signal number; -1 when not signalled. */
+  signal: number;
+  /** The time limit was reached and everything was killed. */
+  timedOut: boolean;
+  /** The run was aborted through `signal` and everything was killed. */
+  cancelled: boolean;
+  /** Host pid of the sandbox process (bwrap); its pid namespace holds the whole run. */
+  pid: number;
+  /** Wall-clock time from spawn to exit, milliseconds. */
+  durationMs: number;
+  /** All zero when the run was killed from outside (cancel, or the host-side time backstop). */
+  resources: SandboxResources;
+}
+
+/** The PATH of a run whose env has none. */
+export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/** Where the helper is bound inside the sandbox (the /dev tmpfs, never the image). */
+const INIT_PATH = "/dev/.contree-init";
+/** Grace after the in-sandbox timeout before the host kills the sandbox itself. */
+const BACKSTOP_MS = 2000;
+/** Longest delay setTimeout honours (longer ones fire at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Bytes of stderr kept to explain a sandbox that failed to start. */
+const STDERR_TAIL = 4096;
+
+const ZERO_RESOURCES: SandboxResources = {
+  user_time_us: 0,
+  sys_time_us: 0,
+  max_rss_kb: 0,
+  shared_memory: 0,
+  unshared_memory: 0,
+  swaps: 0,
+  minor_faults: 0,
+  major_faults: 0,
+  voluntary_ctx_switches: 0,
+  involuntary_ctx_switches: 0,
+  block_input_ops: 0,
+  block_output_ops: 0,
+  ipc_msgs_sent: 0,
+  ipc_msgs_received: 0,
+  signals_received: 0,
+};
+
+interface Report extends SandboxResources {
+  exit_code: number;
+  signal: number;
+  core_dump: boolean;
+  timed_out: boolean;
+}
+
+/**
+ * Limits applied when a spec leaves them out: half the host's memory and 4096 processes,
+ * so a memory hog or a fork bomb cannot take the host down.
+ *
+ * @example
+ * ```ts
+ * const { memoryBytes, pids } = defaultLimits(); // e.g. 12884901888, 4096
+ * ```
+ */
+export function defaultLimits(): Required<SandboxLimits> {
+  return { memoryBytes: Math.floor(Deno.systemMemoryInfo().total / 2), pids: 4096 };
+}
+
+let bwrapPath: Promise<string | null> | undefined;
+
+function findBwrap(): Promise<string | null> {
+  bwrapPath ??= (async () => {
+    for (const dir of (Deno.env.get("PATH") ?? "/usr/bin:/bin").split(":")) {
+      try {
+        if ((await Deno.stat(`${dir}/bwrap`)).isFile) return `${dir}/bwrap`;
+      } catch {
+        // Not in this directory.
+      }
+    }
+    return null;
+  })();
+  return bwrapPath;
+}
+
+function validate(spec: SandboxSpec): void {
+  const fail = (what: string) => {
+    throw new SandboxError(`invalid sandbox spec: ${what}`);
+  };
+  if (spec.layers.length === 0) fail("no layers");
+  for (const path of [...spec.layers, spec.upperDir, spec.workDir]) {
+    if (!path.startsWith("/")) fail(`${path}: layer and workspace paths must be absolute`);
+    if (/[,:\\\0]/.test(path)) fail(`${path}: overlayfs cannot take ',', ':' or '\\' in paths`);
+  }
+  if (!spec.cwd.startsWith("/")) fail(`cwd ${spec.cwd}: must be absolute`);
+  for (const id of [spec.uid, spec.gid]) {
+    if (!Number.isInteger(id) || id < 0 || id > 0xfffffffe) fail(`bad uid/gid ${id}`);
+  }
+  for (const [key, value] of Object.entries(spec.env)) {
+    if (key === "" || key.includes("=") || `${key}${value}`.includes("\0")) fail(`env ${key}`);
+  }
+  if (!(spec.timeoutMs > 0)) fail("timeoutMs must be positive");
+}
+
+/** overlayfs `lowerdir`: top first; names relative to the layers' common parent when shared. */
+function lowerDirs(skeleton: string, layers: string[]): { root: string; lower: string } {
+  const parents = new Set(layers.map((layer) => dirname(layer)));
+  const top = [...layers].reverse();
+  if (parents.size !== 1) return { root: "/", lower: [skeleton, ...top].join(":") };
+  const [root] = parents;
+  return { root, lower: [skeleton, ...top.map((layer) => layer.slice(root.length + 1))].join(":") };
+}
+
+function bwrapArgs(spec: SandboxSpec, helper: string, merged: string): string[] {
+  return [
+    "--bind",
+    merged,
+    "/",
+    "--proc",
+    "/proc",
+    "--dev",
+    "/dev",
+    "--ro-bind",
+    helper,
+    INIT_PATH,
+    "--unshare-ipc",
+    "--unshare-pid",
+    "--unshare-uts",
+    "--unshare-cgroup",
+    ...(spec.network ? [] : ["--unshare-net"]),
+    "--hostname",
+    spec.hostname,
+    "--chdir",
+    "/",
+    "--die-with-parent",
+    "--new-session",
+    "--as-pid-1",
+    "--",
+    INIT_PATH,
+    "init",
+    "--uid",
+    String(spec.uid),
+    "--gid",
+    String(spec.gid),
+    "--cwd",
+    spec.cwd,
+    "--timeout-ms",
+    String(Math.ceil(spec.timeoutMs)),
+    "--",
+    spec.command,
+    ...spec.args,
+  ];
+}
+
+/** bwrap `--args` content (NUL-separated) that sets exactly `env` in the sandbox. */
+function envArgs(env: Record<string, string>): Uint8Array<ArrayBuffer> {
+  const args = ["--clearenv", ...Object.entries(env).flatMap(([k, v]) => ["--setenv", k, v])];
+  return new TextEncoder().encode(args.map((arg) => `${arg}\0`).join(""));
+}
+
+async function readReport(path: string): Promise<Report | null> {
+  const text = await Deno.readTextFile(path).catch(() => "");
+  try {
+    return text.endsWith("}\n") ? JSON.parse(text) as Report : null;
+  } catch {
+    return null;
+  }
+}
+
+async function pump(
+  stream: ReadableStream<Uint8Array>,
+  onChunk: (chunk: Uint8Array) => void,
+): Promise<void> {
+  for await (const chunk of stream) onChunk(chunk);
+}
+
+/**
+ * Runs `spec.command` in a fresh sandbox over `spec.layers` and resolves when it has ended
+ * (background processes are killed with it). The filesystem changes are left in
+ * `spec.upperDir` (overlayfs format: whiteouts, opaque directories) for `LayerStore.commit`.
+ * Throws {@linkcode SandboxError} when the sandbox cannot be set up; a failing command is
+ * a result, not an error.
+ *
+ * @example
+ * ```ts
+ * const ws = await store.createWorkspace();
+ * const result = await runSandbox({
+ *   layers: image.layers.map((id) => store.path(id)),
+ *   command: "/bin/sh", args: ["-c", "echo hi > /greeting"],
+ *   env: {}, cwd: "/", uid: 0, gid: 0, hostname: "linuxkit", files: [],
+ *   timeoutMs: 60_000, network: false, upperDir: ws.upperDir, workDir: ws.workDir,
+ *   onOutput: (stream, chunk) => console.log(stream, chunk.length),
+ * });
+ * const layer = await store.commit(ws.id); // the new top layer, or null if nothing changed
+ * ```
+ */
+export async function runSandbox(spec: SandboxSpec): Promise<SandboxResult> {
+  validate(spec);
+  const [helper, bwrap, skeleton] = await Promise.all([helperPath(), findBwrap(), skeletonDir()]);
+  if (bwrap === null) throw new SandboxUnsupportedError(["bwrap"]);
+  await placeFiles(spec.layers, spec.upperDir, spec.files);
+  const { root, lower } = lowerDirs(skeleton, spec.layers);
+  const defaults = defaultLimits();
+  const cgroup = await createRunCgroup({
+    memoryBytes: spec.limits?.memoryBytes ?? defaults.memoryBytes,
+    pids: spec.limits?.pids ?? defaults.pids,
+  });
+  let scratch: string | undefined;
+  try {
+    scratch = await Deno.makeTempDir({ dir: dirname(spec.upperDir), prefix: ".run-" });
+    const merged = `${scratch}/m`;
+    const reportPath = `${scratch}/report`;
+    const argsPath = `${scratch}/bwrap-args`;
+    await Deno.mkdir(merged);
+    await Deno.writeFile(argsPath, envArgs({ PATH: DEFAULT_PATH, ...spec.env }), { mode: 0o600 });
+    const launch = [
+      "launch",
+      ...["--report", reportPath, "--root", root, "--lower", lower],
+      ...["--upper", spec.upperDir, "--work", spec.workDir, "--merged", merged],
+      ...["--bwrap-args", argsPath],
+      ...cgroup.dirs.flatMap((dir) => ["--cgroup", dir]),
+      "--",
+      bwrap,
+      ...bwrapArgs(spec, helper, merged),
+    ];
+    let killedBy: "timeout" | "cancel" | null = null;
+    const started = performance.now();
+    const child = new Deno.Command(helper, {
+      args: launch,
+      clearEnv: true,
+      stdin: spec.stdin ? "piped" : "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const kill = (why: "timeout" | "cancel") => {
+      killedBy ??= why;
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // Already exited.
+      }
+      // bwrap's sandbox process could outlive a bwrap killed before it set its death signal.
+      void cgroup.kill();
+    };
+    const onAbort = () => kill("cancel");
+    spec.signal?.addEventListener("abort", onAbort, { once: true });
+    if (spec.signal?.aborted) kill("cancel");
+    const backstop = setTimeout(
+      () => kill("timeout"),
+      Math.min(spec.timeoutMs + BACKSTOP_MS, MAX_TIMER_MS),
+    );
+    spec.onSpawn?.({ pid: child.pid, startedAt: new Date() });
+
+    let stderrTail = new Uint8Array(0);
+    const output = Promise.all([
+      pump(child.stdout, (chunk) => spec.onOutput("stdout", chunk)),
+      pump(child.stderr, (chunk) => {
+        spec.onOutput("stderr", chunk);
+        const joined = new Uint8Array(stderrTail.length + chunk.length);
+        joined.set(stderrTail);
+        joined.set(chunk, stderrTail.length);
+        stderrTail = joined.subarray(Math.max(0, joined.length - STDERR_TAIL));
+      }),
+    ]);
+    if (spec.stdin) {
+      const writer = child.stdin.getWriter();
+      writer.write(spec.stdin).then(() => writer.close()).catch(() => {
+        // The command exited without reading all of its input.
+      });
+    }
+    const status = await child.status;
+    // Nothing of the run may outlive it (and hold the output pipes open).
+    await cgroup.kill();
+    await output;
+    const durationMs = performance.now() - started;
+    clearTimeout(backstop);
+    spec.signal?.removeEventListener("abort", onAbort);
+
+    const report = await readReport(reportPath);
+    const base = { pid: child.pid, durationMs };
+    if (report) {
+      const { exit_code, signal, core_dump: _, timed_out, ...resources } = report;
+      return {
+        ...base,
+        exitCode: exit_code,
+        signal,
+        timedOut: timed_out,
+        cancelled: false,
+        resources,
+      };
+    }
+    const killed = { ...base, exitCode: -1, resources: { ...ZERO_RESOURCES } };
+    if (killedBy !== null) {
+      return {
+        ...killed,
+        signal: 9,
+        timedOut: killedBy === "timeout",
+        cancelled: killedBy === "cancel",
+      };
+    }
+    // bwrap exits with 128 + N when the sandbox's pid 1 died of signal N (e.g. the OOM killer).
+    if (status.code > 128) {
+      return { ...killed, signal: status.code - 128, timedOut: false, cancelled: false };
+    }
+    const reason = new TextDecoder().decode(stderrTail).trim();
+    throw new SandboxError(`the sandbox failed to start (exit status ${status.code}): ${reason}`);
+  } finally {
+    await cgroup.remove();
+    if (scratch !== undefined) await Deno.remove(scratch, { recursive: true });
+  }
+}
+
+/**
+ * Checks that this host can run sandboxes: root, bwrap, overlayfs, cgroup memory and pids
+ * controllers, and a helper build (gcc with a static libc). Builds the helper as a side
+ * effect, so the first run does not pay for it.
+ *
+ * @example
+ * ```ts
+ * const support = await checkSandboxSupport();
+ * if (!support.ok) console.error(`missing: ${support.missing.join(", ")}`);
+ * ```
+ */
+export async function checkSandboxSupport(): Promise<
+  { ok: true } | { ok: false; missing: string[] }
+> {
+  const missing: string[] = [];
+  if (Deno.uid() !== 0) missing.push("root");
+  if (await findBwrap() === null) missing.push("bwrap");
+  const filesystems = await Deno.readTextFile("/proc/filesystems").catch(() => "");
+  if (!/\toverlay$/m.test(filesystems)) missing.push("overlay");
+  const controllers = await cgroupControllers();
+  for (const controller of ["memory", "pids"] as const) {
+    if (!controllers.includes(controller)) missing.push(`cgroup ${controller}`);
+  }
+  try {
+    await helperPath();
+  } catch (error) {
+    missing.push(...(error instanceof SandboxUnsupportedError ? error.missing : [String(error)]));
+  }
+  return missing.length === 0 ? { ok: true } : { ok: false, missing };
+}

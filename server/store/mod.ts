@@ -1,0 +1,24 @@
+/**
+ * Durable state of the local backend: SQLite metadata (images, files, operations, events)
+ * and the content-addressed blob store.
+ *
+ * @module
+ */
+export { BlobStore, BodyTooLargeError, type StoredBlob } from "./blobs.ts";
+export { type Database, getMeta, openDatabase, setMeta, transaction } from "./db.ts";
+export { type EventFilter, EventRepo, type StoredEvent } from "./events.ts";
+export { type FileQuery, type FileRecord, FileRepo } from "./files.ts";
+export { type ImageQuery, type ImageRecord, ImageRepo } from "./images.ts";
+export {
+  OPERATION_STATUSES,
+  type OperationKind,
+  type OperationQuery,
+  type OperationRecord,
+  OperationRepo,
+  type OperationStatus,
+  type OperationSummaryRecord,
+  TERMINAL_STATUSES,
+} from "./operations.ts";
+export { Store } from "./store.ts";
+export { MAX_TAG_LENGTH, tagProblem } from "./tags.ts";
+export { isoTime, isoTimeNs } from "./time.ts";

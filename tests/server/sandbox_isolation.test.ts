@@ -1,0 +1,133 @@
+// What a sandboxed command must not reach: host files, host network, host processes,
+// capabilities, the sandbox's own init.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { type Fixture, makeFixture, run } from "./_sandbox_fixture.ts";
+
+const ZERO_CAPS = [
+  "CapInh:\t0000000000000000",
+  "CapPrm:\t0000000000000000",
+  "CapEff:\t0000000000000000",
+  "CapBnd:\t0000000000000000",
+  "CapAmb:\t0000000000000000",
+].join("\n");
+
+describe("sandbox isolation", () => {
+  let fx: Fixture;
+  before(async () => {
+    fx = await makeFixture();
+  });
+  after(() => fx.close());
+
+  it("cannot read marker files created on the host", async () => {
+    const name = `contree-marker-${crypto.randomUUID()}`;
+    const markers = [`/tmp/${name}`, `/root/${name}`];
+    for (const path of markers) await Deno.writeTextFile(path, "host secret");
+    try {
+      const { stdout, stderr } = await run(
+        fx.store,
+        [fx.base],
+        `cat ${markers.join(" ")}; find / -name '${name}' 2>/dev/null; echo done`,
+      );
+      assert.equal(stdout, "done\n");
+      assert.match(stderr, /No such file/);
+      const host = await run(fx.store, [fx.base], "cat /etc/shadow");
+      assert.notEqual(host.stdout, await Deno.readTextFile("/etc/shadow"));
+    } finally {
+      for (const path of markers) await Deno.remove(path);
+    }
+  });
+
+  it("does not write to host paths", async () => {
+    const name = `contree-out-${crypto.randomUUID()}`;
+    const { result } = await run(fx.store, [fx.base], `echo x > /tmp/${name}`, { commit: false });
+    assert.equal(result.exitCode, 0);
+    await assert.rejects(Deno.stat(`/tmp/${name}`), Deno.errors.NotFound);
+  });
+
+  it("has no capabilities, as root or not", async () => {
+    for (const uid of [0, 1000]) {
+      const { stdout } = await run(fx.store, [fx.base], "grep Cap /proc/self/status", {
+        uid,
+        gid: uid,
+      });
+      assert.equal(stdout.trim(), ZERO_CAPS);
+    }
+    const { stdout } = await run(
+      fx.store,
+      [fx.base],
+      "for c in 'mknod /tmp/n c 1 3' 'mount -t tmpfs t /mnt' 'chown 1000 /etc/hosts' " +
+        "'hostname other' 'echo 3 > /proc/sys/vm/drop_caches' 'ip link set lo down'; do " +
+        'sh -c "$c" 2>/dev/null && echo "allowed: $c"; done; echo checked',
+    );
+    assert.equal(stdout, "checked\n");
+  });
+
+  it("cannot see, signal or inspect host processes or its own init", async () => {
+    const { stdout, result } = await run(
+      fx.store,
+      [fx.base],
+      `kill -0 ${Deno.pid} 2>/dev/null && echo host visible; ` +
+        "cat /proc/1/environ 2>/dev/null && echo init readable; " +
+        "readlink /proc/1/fd/3 2>/dev/null && echo init fds; " +
+        "echo '{}' 2>/dev/null > /proc/1/fd/3 && echo report forged; " +
+        "kill -9 1; kill -TERM 1; kill -ALRM 1; sleep 0.2; " +
+        "ls /proc | grep -c '^[0-9]'",
+    );
+    // init (1), sh, ls and grep: nothing from the host; init ignored the signals.
+    assert.equal(result.exitCode, 0);
+    assert.ok(Number(stdout.trim()) <= 4, stdout);
+    assert.doesNotMatch(stdout, /visible|readable|fds|forged/);
+  });
+
+  it("cannot reach a server on the host's loopback unless networking is on", async () => {
+    let connections = 0;
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const serving = (async () => {
+      for await (const conn of listener) {
+        connections++;
+        await conn.write(new TextEncoder().encode("from host\n"));
+        conn.close();
+      }
+    })();
+    try {
+      const port = listener.addr.port;
+      const closed = await run(fx.store, [fx.base], `nc 127.0.0.1 ${port}; echo rc=$?`);
+      assert.match(closed.stdout, /^rc=[1-9]/);
+      assert.equal(connections, 0);
+      const open = await run(fx.store, [fx.base], `nc 127.0.0.1 ${port}`, { network: true });
+      assert.equal(open.stdout, "from host\n");
+      assert.equal(connections, 1);
+    } finally {
+      listener.close();
+      await serving.catch(() => {});
+    }
+  });
+
+  it("keeps the run's environment out of host process lists and bwrap's environment", async () => {
+    const secret = `s3cret-${crypto.randomUUID()}`;
+    let pid = 0;
+    const seen: string[] = [];
+    const { stdout } = await run(fx.store, [fx.base], 'echo "$API_TOKEN"; sleep 0.5', {
+      env: { API_TOKEN: secret, LD_PRELOAD: "/nonexistent.so" },
+      onSpawn: (info) => {
+        pid = info.pid;
+      },
+      onChunk: () => {
+        for (const file of ["cmdline", "environ"]) {
+          seen.push(Deno.readTextFileSync(`/proc/${pid}/${file}`));
+        }
+      },
+    });
+    assert.equal(stdout, `${secret}\n`);
+    assert.match(seen[0], /bwrap/);
+    assert.ok(!seen.some((text) => text.includes(secret) || text.includes("LD_PRELOAD")));
+  });
+
+  it("keeps the host's hostname", async () => {
+    const before = Deno.hostname();
+    const { stdout } = await run(fx.store, [fx.base], "hostname", { hostname: "inner" });
+    assert.equal(stdout, "inner\n");
+    assert.equal(Deno.hostname(), before);
+  });
+});
