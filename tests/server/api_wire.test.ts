@@ -441,8 +441,6 @@ describe("server wire protocol", () => {
       json: { command: "true" },
     });
     assert.equal(sub.status, 501);
-    const grep = await call(b, "GET", `/v1/inspect/${base}/grep?pattern=x`);
-    assert.equal(grep.status, 501);
     const unknown = await call(b, "GET", "/v1/nothing");
     assert.equal(unknown.status, 404);
     assert.equal(typeof unknown.body.error, "string");
