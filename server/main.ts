@@ -4,6 +4,7 @@
  * ```sh
  * deno run -A server/main.ts serve --port 8080 --data-dir ./.data --token s3cret
  * deno run -A server/main.ts import-rootfs ./rootfs.tar --tag my/base:1 --data-dir ./.data
+ * deno run -A server/main.ts import-archive ./image.tar --tag my/app:1 --data-dir ./.data
  * ```
  *
  * @module
@@ -16,14 +17,16 @@ import { createApp } from "./api/mod.ts";
 import { LayerError } from "./images/errors.ts";
 import { busyboxRootfs, LayerStore } from "./images/layer_store.ts";
 import { EventHub, OperationEngine } from "./ops/mod.ts";
+import { describeProgress, importArchive, ImportCache, ImportError } from "./registry/mod.ts";
 import { checkSandboxSupport } from "./sandbox/run.ts";
 import { getMeta, isoTime, setMeta, Store, tagProblem } from "./store/mod.ts";
 
 const USAGE = `usage:
   deno run -A server/main.ts serve --data-dir DIR [--port PORT] [--host HOST] [--token TOKEN]
       [--max-concurrent N] [--max-queue N] [--max-timeout SECONDS] [--max-output BYTES]
-      [--max-body BYTES] [--keepalive SECONDS]
-  deno run -A server/main.ts import-rootfs PATH_OR_TARBALL --tag NAME --data-dir DIR`;
+      [--max-body BYTES] [--keepalive SECONDS] [--insecure-registry HOST[:PORT]]...
+  deno run -A server/main.ts import-rootfs PATH_OR_TARBALL --tag NAME --data-dir DIR
+  deno run -A server/main.ts import-archive FILE_OR_DIR --tag NAME --data-dir DIR [--name IMAGE]`;
 
 const BASE_TAG = "busybox:latest";
 
@@ -40,6 +43,8 @@ interface ServeConfig {
   maxOutput: number;
   maxBody: number;
   keepaliveMs: number;
+  /** Registries (`host` or `host:port`) imported from over plain HTTP. */
+  insecureRegistries: string[];
 }
 
 /** A mistake in the command line: reported with the usage text, exit status 2. */
@@ -72,6 +77,7 @@ function parseServe(args: string[]): ServeConfig {
       "max-output": { type: "string" },
       "max-body": { type: "string" },
       keepalive: { type: "string" },
+      "insecure-registry": { type: "string", multiple: true },
     },
   });
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
@@ -94,6 +100,7 @@ function parseServe(args: string[]): ServeConfig {
     maxOutput: integer(values["max-output"], "max-output", 0, 128 * 1024 * 1024),
     maxBody: integer(values["max-body"], "max-body", 1, 1024 * 1024 * 1024),
     keepaliveMs: integer(values.keepalive, "keepalive", 1, 15) * 1000,
+    insecureRegistries: values["insecure-registry"] ?? [],
   };
 }
 
@@ -180,6 +187,8 @@ async function serve(args: string[]): Promise<void> {
   const store = new Store(config.dataDir);
   const layers = new LayerStore(config.dataDir);
   await layers.init();
+  const importCache = new ImportCache(join(config.dataDir, "imports"));
+  await importCache.init();
   await ensureBaseImage(store, layers);
   const hub = new EventHub(store.db, store.events);
   const engine = new OperationEngine({
@@ -188,6 +197,7 @@ async function serve(args: string[]): Promise<void> {
     layers,
     maxConcurrent: config.maxConcurrent,
     maxQueue: config.maxQueue,
+    imports: { cache: importCache, insecureRegistries: config.insecureRegistries },
   });
   engine.recover();
   const limits = { maxTimeout: config.maxTimeout, maxOutput: config.maxOutput };
@@ -280,11 +290,67 @@ async function importRootfs(args: string[]): Promise<void> {
   }
 }
 
+async function importArchiveCommand(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      tag: { type: "string" },
+      "data-dir": { type: "string" },
+      name: { type: "string" },
+    },
+  });
+  if (positionals.length !== 1) throw new UsageError("expected one FILE_OR_DIR");
+  if (!values["data-dir"]) throw new UsageError("--data-dir DIR is required");
+  if (!values.tag) throw new UsageError("--tag NAME is required");
+  const problem = tagProblem(values.tag);
+  if (problem) throw new UsageError(`--tag: ${problem}`);
+  const source = resolve(positionals[0]);
+  const dataDir = resolve(values["data-dir"]);
+  const unlock = lockDataDir(dataDir);
+  const store = new Store(dataDir);
+  try {
+    const layers = new LayerStore(dataDir);
+    await layers.init();
+    const cache = new ImportCache(join(dataDir, "imports"));
+    await cache.init();
+    const result = await importArchive({
+      path: source,
+      name: values.name,
+      layerStore: layers,
+      cache,
+      onProgress: (event) => {
+        const line = describeProgress(event);
+        if (line) console.log(line.trimEnd());
+      },
+    });
+    let image = store.images.byContent(result.layers, result.config.env);
+    if (!image) {
+      image = {
+        uuid: crypto.randomUUID(),
+        tag: null,
+        created_at: isoTime(),
+        operation_uuid: null,
+        parent: null,
+        layers: result.layers,
+        env: result.config.env,
+      };
+      store.images.insert(image);
+    }
+    store.images.setTag(image.uuid, values.tag);
+    console.log(`imported ${source} (${result.digest}) as ${image.uuid} tagged ${values.tag}`);
+  } finally {
+    store.close();
+    unlock();
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   try {
     if (command === "serve") await serve(rest);
     else if (command === "import-rootfs") await importRootfs(rest);
+    else if (command === "import-archive") await importArchiveCommand(rest);
     else if (command === "-h" || command === "--help" || command === "help") console.log(USAGE);
     else throw new UsageError(command ? `unknown command ${command}` : "a command is required");
   } catch (error) {
@@ -292,6 +358,10 @@ async function main(argv: string[]): Promise<void> {
     if (error instanceof UsageError || code?.startsWith("ERR_PARSE_ARGS")) {
       console.error(`error: ${(error as Error).message}\n${USAGE}`);
       Deno.exit(2);
+    }
+    if (error instanceof ImportError) {
+      console.error(`error: ${error.message}`);
+      Deno.exit(1);
     }
     if (error instanceof FatalError) {
       console.error(`error: ${error.message}`);

@@ -191,6 +191,16 @@ export class LayerStore {
   }
 
   /**
+   * Publishes the directory `source` as a new layer by renaming it into place: no copy, so it
+   * must be on the data directory's filesystem, and it is consumed. Like a directory given to
+   * {@linkcode importRootfs}, its whiteouts are character devices 0/0 and its opaque
+   * directories carry `trusted.overlay.opaque=y`.
+   */
+  async adoptRootfs(source: string): Promise<string> {
+    return await this.#publish(source, await scanLayer(source));
+  }
+
+  /**
    * One layer holding the merged view of `layers` (ids, lowest first): whiteouts and opaque
    * directories applied, so it can replace the whole chain at the bottom of a stack.
    * Directories are recreated; everything else is hard-linked from the (immutable) source

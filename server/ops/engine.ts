@@ -1,6 +1,14 @@
 /** The operation engine: queue, lifecycle and results of spawned runs. */
 import { arch, release } from "node:os";
 import type { LayerStore } from "../images/layer_store.ts";
+import {
+  describeProgress,
+  type ImageImportRequest,
+  type ImportCache,
+  importFromRegistry,
+  maskImportRequest,
+  parseImageReference,
+} from "../registry/mod.ts";
 import { DEFAULT_PATH, runSandbox, type SandboxFile, type SandboxResult } from "../sandbox/run.ts";
 import {
   type ImageRecord,
@@ -43,6 +51,8 @@ export interface EngineOptions {
   maxConcurrent: number;
   /** Operations waiting at once; more are refused with 429 before anything is stored. */
   maxQueue: number;
+  /** Registry imports: the import cache and the registries reached over plain HTTP. */
+  imports: { cache: ImportCache; insecureRegistries: string[] };
 }
 
 /** Outcome of {@linkcode OperationEngine.cancel}. */
@@ -57,6 +67,8 @@ const SENSITIVE_SUFFIXES = [
   "authorization",
 ];
 const RESTARTED = "server restarted while the operation was running";
+/** Seconds an import may take when its request names no `timeout`. */
+const DEFAULT_IMPORT_TIMEOUT = 600;
 const STOPPED = "server stopped while the operation was running";
 
 interface Prepared {
@@ -70,6 +82,8 @@ interface Outcome {
   error: string | null;
   image?: ImageRecord;
   resultImage: string | null;
+  /** Tag to move onto the result image. */
+  tag?: string;
   imageSize: number;
   result: SandboxResult | null;
   stdout: OutputCapture;
@@ -113,6 +127,8 @@ export class OperationEngine {
   readonly #maxQueue: number;
   readonly #queue: string[] = [];
   readonly #prepared = new Map<string, Prepared>();
+  readonly #importRequests = new Map<string, ImageImportRequest>();
+  readonly #imports: EngineOptions["imports"];
   readonly #running = new Map<string, { abort: AbortController; done: Promise<void> }>();
   #stopping = false;
 
@@ -123,6 +139,7 @@ export class OperationEngine {
     this.#layers = options.layers;
     this.#maxConcurrent = options.maxConcurrent;
     this.#maxQueue = options.maxQueue;
+    this.#imports = options.imports;
   }
 
   /** Operations currently executing. */
@@ -203,6 +220,46 @@ export class OperationEngine {
     return op;
   }
 
+  /**
+   * Checks an import request's reference and creates a PENDING `image_import` operation whose
+   * metadata is the request with the password masked. Throws {@linkcode SpawnError} (400 bad
+   * reference, 429, 503) without storing anything.
+   */
+  importImage(request: ImageImportRequest): OperationRecord {
+    if (this.#stopping) throw new SpawnError(503, "server is stopping");
+    if (this.#queue.length >= this.#maxQueue) {
+      throw new SpawnError(429, `too many pending operations (${this.#maxQueue})`);
+    }
+    try {
+      parseImageReference(request.registry.url);
+    } catch (error) {
+      throw new SpawnError(400, `registry.url: ${(error as Error).message}`);
+    }
+    const op: OperationRecord = {
+      uuid: crypto.randomUUID(),
+      kind: "image_import",
+      status: "PENDING",
+      error: null,
+      created_at: isoTime(),
+      started_at: null,
+      finished_at: null,
+      duration: null,
+      image_uuid: null,
+      result_image_uuid: null,
+      image_size: null,
+      consumed_cpu: null,
+      consumed_memory: null,
+      metadata: { ...maskImportRequest(request) },
+      result: null,
+    };
+    this.#store.operations.insert(op);
+    this.#hub.open(op.uuid);
+    this.#importRequests.set(op.uuid, request);
+    this.#queue.push(op.uuid);
+    this.#pump();
+    return op;
+  }
+
   /** Cancels a pending or running operation. */
   cancel(uuid: string): CancelOutcome {
     const op = this.#store.operations.get(uuid);
@@ -212,6 +269,7 @@ export class OperationEngine {
     if (queued >= 0) {
       this.#queue.splice(queued, 1);
       this.#prepared.delete(op.uuid);
+      this.#importRequests.delete(op.uuid);
       this.#record(op, this.#emptyOutcome("CANCELLED", null));
     } else {
       this.#running.get(op.uuid)?.abort.abort();
@@ -224,6 +282,7 @@ export class OperationEngine {
     this.#stopping = true;
     for (const uuid of this.#queue.splice(0)) {
       this.#prepared.delete(uuid);
+      this.#importRequests.delete(uuid);
       const op = this.#store.operations.get(uuid);
       if (op) this.#record(op, this.#emptyOutcome("FAILED", STOPPED));
     }
@@ -260,11 +319,17 @@ export class OperationEngine {
   #pump(): void {
     while (!this.#stopping && this.#running.size < this.#maxConcurrent && this.#queue.length) {
       const uuid = this.#queue.shift()!;
-      const prepared = this.#prepared.get(uuid)!;
+      const prepared = this.#prepared.get(uuid);
+      const importRequest = this.#importRequests.get(uuid);
       this.#prepared.delete(uuid);
+      this.#importRequests.delete(uuid);
       const abort = new AbortController();
-      const done = this.#execute(uuid, prepared, abort.signal)
-        .catch((error) => console.error(`operation ${uuid}: ${errorMessage(error)}`))
+      const done = (importRequest
+        ? this.#executeImport(uuid, importRequest, abort.signal)
+        : this.#execute(uuid, prepared!, abort.signal))
+        .catch((error) =>
+          console.error(`operation ${uuid}: ${errorMessage(error)}`)
+        )
         .finally(() => {
           this.#running.delete(uuid);
           this.#pump();
@@ -400,6 +465,69 @@ export class OperationEngine {
     if (workspace) await this.#discard(workspace.id);
   }
 
+  /**
+   * Imports the image into the layer store; the result is the earlier image of the same
+   * content when there is one (re-imports yield the same image), else a new one.
+   */
+  async #executeImport(
+    uuid: string,
+    request: ImageImportRequest,
+    signal: AbortSignal,
+  ): Promise<void> {
+    this.#store.operations.update(uuid, { status: "EXECUTING", started_at: isoTime() });
+    const seconds = request.timeout ?? DEFAULT_IMPORT_TIMEOUT;
+    const timeout = AbortSignal.timeout(seconds * 1000);
+    const outcome = this.#emptyOutcome("FAILED", null);
+    try {
+      const result = await importFromRegistry({
+        reference: request.registry.url,
+        credentials: request.registry.credentials,
+        insecureRegistries: this.#imports.insecureRegistries,
+        layerStore: this.#layers,
+        cache: this.#imports.cache,
+        signal: AbortSignal.any([signal, timeout]),
+        onProgress: (event) => {
+          const line = describeProgress(event);
+          if (line) {
+            this.#hub.append(uuid, "stdout", 0, toStreamRepr(new TextEncoder().encode(line)));
+          }
+        },
+      });
+      const known = this.#store.images.byContent(result.layers, result.config.env);
+      outcome.image = known ? undefined : {
+        uuid: crypto.randomUUID(),
+        tag: null,
+        created_at: isoTime(),
+        operation_uuid: uuid,
+        parent: null,
+        layers: result.layers,
+        env: result.config.env,
+      };
+      outcome.resultImage = known?.uuid ?? outcome.image!.uuid;
+      outcome.imageSize = result.size;
+      outcome.tag = request.tag;
+      outcome.status = "SUCCESS";
+    } catch (error) {
+      if (signal.aborted) {
+        outcome.status = this.#stopping ? "FAILED" : "CANCELLED";
+        outcome.error = this.#stopping ? STOPPED : null;
+      } else {
+        outcome.error = timeout.aborted
+          ? `the import did not finish within its timeout (${seconds} s)`
+          : errorMessage(error);
+      }
+    }
+    const op = this.#store.operations.get(uuid)!;
+    try {
+      this.#record(op, outcome);
+    } catch (error) {
+      this.#record(
+        op,
+        this.#emptyOutcome("FAILED", `could not record the result: ${errorMessage(error)}`),
+      );
+    }
+  }
+
   /** Commits the workspace into a new image (or keeps the input image when nothing changed). */
   async #snapshot(
     uuid: string,
@@ -492,6 +620,9 @@ export class OperationEngine {
     try {
       confirm = transaction(this.#store.db, () => {
         if (outcome.image) this.#store.images.insert(outcome.image);
+        if (outcome.tag && outcome.resultImage) {
+          this.#store.images.setTag(outcome.resultImage, outcome.tag);
+        }
         this.#store.operations.update(op.uuid, {
           status: outcome.status,
           error: outcome.error,

@@ -80,6 +80,18 @@ export class ImageRepo {
     return row ? toRecord(row as unknown as ImageRow) : undefined;
   }
 
+  /**
+   * The oldest image without a parent made of exactly `layers` with exactly `env`: an earlier
+   * import of the same content, or `undefined`.
+   */
+  byContent(layers: string[], env: Record<string, string>): ImageRecord | undefined {
+    const row = this.#db.prepare(
+      `SELECT * FROM images WHERE parent IS NULL AND layers = ? AND env = ?
+       ORDER BY created_at, uuid LIMIT 1`,
+    ).get(JSON.stringify(layers), JSON.stringify(env));
+    return row ? toRecord(row as unknown as ImageRow) : undefined;
+  }
+
   /** A page of images, newest first (ties by UUID), an exact tag match first. */
   list(query: ImageQuery): ImageRecord[] {
     const where: string[] = [];

@@ -1,6 +1,8 @@
 /** `GET /v1/images`, `PATCH|DELETE /v1/images/{uuid}/tag`, `POST /v1/images/import`. */
 import { Hono } from "hono";
 import * as v from "valibot";
+import { SpawnError } from "../../ops/mod.ts";
+import { ImageImportRequestSchema } from "../../registry/mod.ts";
 import { tagProblem } from "../../store/mod.ts";
 import { readJson } from "../body.ts";
 import type { ApiContext } from "../context.ts";
@@ -11,7 +13,7 @@ import { imageJson } from "../render.ts";
 const TagBody = v.object({ tag: v.string() });
 
 /**
- * Image listing and tagging. Registry import is not implemented yet: it answers 501.
+ * Image listing, tagging, and registry import (201 with the `image_import` operation).
  *
  * @example
  * ```ts
@@ -47,11 +49,21 @@ export function imageRoutes(ctx: ApiContext): Hono {
       if (!image) throw new HttpError(404, "image not found");
       return c.body(null, 204);
     })
-    .post("/images/import", () => {
-      throw new HttpError(
-        501,
-        "registry import is not implemented by this server yet; add images with " +
-          "`server/main.ts import-rootfs PATH --tag NAME`",
-      );
+    .post("/images/import", async (c) => {
+      const parsed = v.safeParse(ImageImportRequestSchema, await readJson(c, ctx.maxBodyBytes));
+      if (!parsed.success) {
+        const issue = parsed.issues[0];
+        throw new HttpError(400, `${v.getDotPath(issue) ?? "body"}: ${issue.message}`);
+      }
+      const problem = parsed.output.tag === undefined ? null : tagProblem(parsed.output.tag);
+      if (problem) throw new HttpError(400, `tag: ${problem}`);
+      try {
+        const op = ctx.engine.importImage(parsed.output);
+        return c.json({ uuid: op.uuid }, 201, { Location: `/v1/operations/${op.uuid}` });
+      } catch (error) {
+        if (!(error instanceof SpawnError)) throw error;
+        const status = error.status as 400 | 429 | 503;
+        throw new HttpError(status, error.message, status === 429 ? { "Retry-After": "1" } : {});
+      }
     });
 }
