@@ -8,3 +8,4 @@
 export { VERSION } from "./src/version.ts";
 
 export * from "./src/wire/mod.ts";
+export * from "./src/sdk/mod.ts";

@@ -18,3 +18,6 @@ export * from "./env.ts";
 export * from "./errors.ts";
 export * from "./ini.ts";
 export * from "./profile.ts";
+export * from "./contree.ts";
+export * from "./download.ts";
+export * from "./session_store.ts";

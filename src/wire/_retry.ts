@@ -27,10 +27,13 @@ export function isIdempotent(method: string): boolean {
   return IDEMPOTENT.has(method);
 }
 
+/** 5xx answers that will not change on a replay: Not Implemented, HTTP Version Not Supported. */
+const PERMANENT = new Set([501, 505]);
+
 /** Whether an answer with `status` to `method` is worth replaying. */
 export function isRetryableStatus(policy: RetryPolicy, method: string, status: number): boolean {
   if (status === 425 || status === 429) return true;
-  if (status !== 410 && status < 500) return false;
+  if ((status !== 410 && status < 500) || PERMANENT.has(status)) return false;
   return isIdempotent(method) || policy.retryUnsafe;
 }
 

@@ -2,7 +2,7 @@
  * The retry policy of the wire client (wire protocol 6.3).
  *
  * Idempotent methods (GET, HEAD, PUT, DELETE) are replayed on 410, 425, 429,
- * any 5xx and network errors; POST and PATCH only on 425 and 429, which mean
+ * any 5xx but 501 and 505, and network errors; POST and PATCH only on 425 and 429, which mean
  * the request was rejected before any processing. Delays follow a ladder
  * (0.1, 0.2, 0.5, 1, 2, 5 s, the last repeating) unless the server sends
  * `Retry-After`. Timeouts are never retried, and neither are requests whose

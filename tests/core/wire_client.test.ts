@@ -411,6 +411,12 @@ describe("wire client", () => {
     double.fail("GET /v1/whoami", { status: 500 });
     await assert.rejects(make({ retry: false }).whoami(), ServerError);
     double.faults.clear();
+    // Not Implemented is permanent: one attempt, however generous the policy.
+    double.fail("GET /v1/whoami", { status: 501 }, { status: 501 });
+    const once = double.seen("GET", "/v1/whoami").length;
+    await assert.rejects(make().whoami(), ServerError);
+    assert.equal(double.seen("GET", "/v1/whoami").length - once, 1);
+    double.faults.clear();
   });
 
   it("tells timeouts from aborts, and does not retry timeouts", async () => {

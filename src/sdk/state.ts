@@ -1,0 +1,73 @@
+/**
+ * The lifecycle of image-like objects and its legal transitions.
+ *
+ * @module
+ */
+
+import { ContreeImageStateError } from "./errors.ts";
+
+/**
+ * Where an image or a run is in its lifecycle.
+ *
+ * An image from `images.use()` starts `PULLED`; `run()` gives a `PREPARED`
+ * run, executing it moves through `EXECUTING` to `SUCCEEDED` or `FAILED`.
+ *
+ * @example
+ * ```ts
+ * import { ImageState } from "@contree/sdk";
+ *
+ * const finished = (state: ImageState) =>
+ *   state === ImageState.SUCCEEDED || state === ImageState.FAILED;
+ * ```
+ */
+export const ImageState = {
+  /** An existing image, not prepared for a run. */
+  PULLED: "PULLED",
+  /** A run prepared from an image, not yet started. */
+  PREPARED: "PREPARED",
+  /** A run whose operation is in flight. */
+  EXECUTING: "EXECUTING",
+  /** A run that completed (whatever its exit code), or its result image. */
+  SUCCEEDED: "SUCCEEDED",
+  /** A run that ended without a result: failed, cancelled or timed out. */
+  FAILED: "FAILED",
+} as const;
+
+/**
+ * One of the {@linkcode ImageState} values.
+ *
+ * @example
+ * ```ts
+ * import type { ImageState } from "@contree/sdk";
+ *
+ * const label = (state: ImageState) => state.toLowerCase();
+ * ```
+ */
+export type ImageState = typeof ImageState[keyof typeof ImageState];
+
+const TRANSITIONS: Record<ImageState, readonly ImageState[]> = {
+  PULLED: ["PREPARED"],
+  PREPARED: ["PREPARED", "EXECUTING"],
+  EXECUTING: ["SUCCEEDED", "FAILED"],
+  SUCCEEDED: ["PREPARED"],
+  FAILED: [],
+};
+
+/**
+ * Checks that `from` may move to `to`, throwing a {@linkcode ContreeImageStateError}
+ * that names the image when it may not. Internal: runs call it on their transitions.
+ */
+export function assertTransition(
+  from: ImageState,
+  to: ImageState,
+  imageUuid: string | undefined,
+): void {
+  if (!TRANSITIONS[from].includes(to)) {
+    throw new ContreeImageStateError(
+      `cannot move from ${from} to ${to}`,
+      imageUuid,
+      from,
+      [...TRANSITIONS[from]],
+    );
+  }
+}
