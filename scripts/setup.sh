@@ -15,6 +15,8 @@ command -v gcc >/dev/null || missing+=(gcc)
 command -v docker-registry >/dev/null || missing+=(docker-registry)
 command -v htpasswd >/dev/null || missing+=(apache2-utils)
 command -v openssl >/dev/null || missing+=(openssl)
+# Grep tests compare the backend with ripgrep on the same files.
+command -v rg >/dev/null || missing+=(ripgrep)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
     echo "setup: installing ${missing[*]}"

@@ -13,7 +13,10 @@ export type StopReason = "binary" | "long line";
 
 /** Whole lines of a file. */
 export interface LineRun {
-  /** The bytes: complete lines, each ending with `\n` except a file's last. Valid until the next read. */
+  /**
+   * The bytes: complete lines, each ending with `\n` except a file's last. Valid until the
+   * next read.
+   */
   bytes: Uint8Array;
   /** File offset of the first byte. */
   offset: number;

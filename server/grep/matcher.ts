@@ -5,29 +5,30 @@
  */
 import { GrepQueryError } from "./errors.ts";
 import type { CaseMode } from "./request.ts";
+import { rustToJs } from "./_rust_compat.ts";
 import { smartCaseInsensitive } from "./smart_case.ts";
 
 /** A match in a line, as UTF-16 indices `[start, end)`. */
 export type Span = [start: number, end: number];
 
 /**
- * Compiles one pattern: with the `v` flag (nested classes and `&&`/`--` set operations, as
- * Rust's regex has), else with `u` (which accepts unescaped `(`, `{`, `|`, ... in classes).
- * `s` lets `.` match `\r` and U+2028 as Rust's `.` does (a line never holds `\n`).
+ * Compiles one pattern, rewritten for Rust's meanings (see `_rust_compat.ts`): with the `v`
+ * flag (nested classes and `&&`/`--` set operations, as Rust's regex has), else with `u`
+ * (which accepts unescaped `(`, `{`, `|`, ... in classes). `s` lets `.` match `\r` and
+ * U+2028 as Rust's `.` does (a line never holds `\n`).
  */
 function compile(pattern: string, insensitive: boolean): RegExp {
   const flags = `gs${insensitive ? "i" : ""}`;
   try {
-    return new RegExp(pattern, `${flags}v`);
-  } catch {
+    return new RegExp(rustToJs(pattern, true), `${flags}v`);
+  } catch (error) {
     try {
-      return new RegExp(pattern, `${flags}u`);
-    } catch (error) {
+      return new RegExp(rustToJs(pattern, false), `${flags}u`);
+    } catch {
+      const reason = (error as Error).message.replace(/^Invalid regular expression: .*: /s, "");
       throw new GrepQueryError(
         "pattern",
-        `pattern ${JSON.stringify(pattern)} is not a valid regular expression: ${
-          (error as Error).message
-        }`,
+        `pattern ${JSON.stringify(pattern)} is not a valid regular expression: ${reason}`,
       );
     }
   }

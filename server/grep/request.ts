@@ -28,7 +28,14 @@ export interface GrepRequest {
   caseMode: CaseMode;
 }
 
-/** Largest `before` / `after`. */
+/**
+ * Largest `before` / `after`: the lines held for before-context stay bounded.
+ *
+ * @example
+ * ```ts
+ * parseGrepQuery({ pattern: ["x"], after: ["10001"] }); // throws GrepQueryError
+ * ```
+ */
 export const MAX_CONTEXT_LINES = 10_000;
 
 /** `case` values and what they mean (`ignore` and `i` are aliases of `insensitive`). */
@@ -49,15 +56,18 @@ function single(name: string) {
   );
 }
 
-function count(name: string, max: number) {
-  const message = `${name} must be an integer between 0 and ${max}`;
+/** A non-negative integer given at most once, up to `max` when one is given. */
+function count(name: string, max?: number) {
+  const message = max === undefined
+    ? `${name} must be a non-negative integer`
+    : `${name} must be an integer between 0 and ${max}`;
   return v.optional(v.pipe(
     single(name),
     v.optional(v.pipe(
       v.string(),
-      v.regex(/^\d{1,16}$/, message),
+      v.regex(/^\d{1,15}$/, message),
       v.transform(Number),
-      v.maxValue(max, message),
+      v.maxValue(max ?? Number.MAX_SAFE_INTEGER, message),
     )),
   ));
 }
@@ -72,8 +82,8 @@ const GrepQuerySchema = v.pipe(
     ),
     path: v.optional(v.array(v.string()), []),
     glob: v.optional(v.array(v.string()), []),
-    max_count: count("max_count", Number.MAX_SAFE_INTEGER),
-    max_total: count("max_total", Number.MAX_SAFE_INTEGER),
+    max_count: count("max_count"),
+    max_total: count("max_total"),
     before: count("before", MAX_CONTEXT_LINES),
     after: count("after", MAX_CONTEXT_LINES),
     case: v.optional(v.pipe(
@@ -100,8 +110,9 @@ const GrepQuerySchema = v.pipe(
  *
  * @example
  * ```ts
- * const request = parseGrepQuery({ pattern: ["root", "daemon"], path: ["/etc"], case: ["smart"] });
- * // { patterns: ["root", "daemon"], paths: ["/etc"], globs: [], before: 0, after: 0, caseMode: "smart", ... }
+ * const request = parseGrepQuery({ pattern: ["root", "daemon"], path: ["/etc"], case: ["i"] });
+ * // { patterns: ["root", "daemon"], paths: ["/etc"], globs: [], before: 0, after: 0,
+ * //   caseMode: "insensitive" }
  * ```
  */
 export function parseGrepQuery(query: Record<string, string[]>): GrepRequest {

@@ -18,7 +18,10 @@ export interface GrepMatch {
   line_number: number;
   /** Byte offset of the line's start in the file. */
   absolute_offset: number;
-  /** The line with its `\n` (none on a file's last line without one); invalid UTF-8 bytes are U+FFFD. */
+  /**
+   * The line with its `\n` (none on a file's last line without one); each byte that is not
+   * UTF-8 is shown as U+FFFD.
+   */
   line_text: string;
   /** The line's exact bytes (with its `\n`), base64. */
   line_bytes: string;

@@ -3,7 +3,8 @@
  * symlink resolution come from `LayeredView`) and searches its regular files line by line
  * with ripgrep's rules, within time and size budgets.
  */
-import { type LayeredView, type Node, PathNotUsableError } from "../images/mod.ts";
+import { PathNotUsableError } from "../images/errors.ts";
+import type { LayeredView, Node } from "../images/layered_view.ts";
 import { GlobFilter } from "./glob_filter.ts";
 import { LineBuffer } from "./_line_buffer.ts";
 import { Matcher } from "./matcher.ts";
@@ -17,34 +18,37 @@ export interface GrepLimits {
   maxScanBytes: number;
   /** Bytes of the lines put in the result. */
   maxResultBytes: number;
-  /** Largest line buffer: a file with a longer line is searched only up to that line. */
+  /**
+   * Largest line buffer: a file with a longer line is searched only up to that line, and
+   * the result is marked truncated.
+   */
   maxLineBytes: number;
   /** Wall-clock time, in milliseconds. */
   timeoutMs: number;
 }
 
 /**
- * The budgets used when none are given: 1 GiB read, 32 MiB of result lines, lines up to
+ * The budgets used when none are given: 1 GiB read, 16 MiB of result lines, lines up to
  * about 16 MiB, 30 seconds.
  *
  * @example
  * ```ts
- * await grepImage(view, request, { limits: { ...DEFAULT_GREP_LIMITS, timeoutMs: 5000 } });
+ * await grepImage(layers, request, { limits: { ...DEFAULT_GREP_LIMITS, timeoutMs: 5000 } });
  * ```
  */
 export const DEFAULT_GREP_LIMITS: Readonly<GrepLimits> = Object.freeze({
   maxScanBytes: 1 << 30,
-  maxResultBytes: 32 << 20,
+  maxResultBytes: 16 << 20,
   maxLineBytes: 16 << 20,
   timeoutMs: 30_000,
 });
 
-/** Options of {@linkcode grepImage}. */
-export interface GrepOptions {
+/** Options of {@linkcode searchImage}. */
+export interface SearchOptions {
   /** Budgets (default {@linkcode DEFAULT_GREP_LIMITS}). */
   limits?: GrepLimits;
-  /** Aborts the search (e.g. when the client goes away); it then rejects with the reason. */
-  signal?: AbortSignal;
+  /** Called after each file searched with every entry found so far. */
+  onProgress?: (matches: readonly GrepMatch[]) => void;
 }
 
 /** A line of the file being searched. */
@@ -98,7 +102,7 @@ class Search {
   readonly #matcher: Matcher;
   readonly #filter: GlobFilter;
   readonly #limits: GrepLimits;
-  readonly #signal?: AbortSignal;
+  readonly #onProgress?: (matches: readonly GrepMatch[]) => void;
   readonly #deadline: number;
   readonly #maxCount: number;
   readonly #maxTotal: number;
@@ -106,13 +110,13 @@ class Search {
   #scanned = 0;
   #resultBytes = 0;
 
-  constructor(view: LayeredView, request: GrepRequest, options: GrepOptions) {
+  constructor(view: LayeredView, request: GrepRequest, options: SearchOptions) {
     this.#view = view;
     this.#request = request;
     this.#matcher = new Matcher(request.patterns, request.caseMode);
     this.#filter = new GlobFilter(request.globs);
     this.#limits = options.limits ?? DEFAULT_GREP_LIMITS;
-    this.#signal = options.signal;
+    this.#onProgress = options.onProgress;
     this.#deadline = Date.now() + this.#limits.timeoutMs;
     this.#maxCount = request.maxCount ?? Infinity;
     this.#maxTotal = request.maxTotal ?? Infinity;
@@ -123,10 +127,9 @@ class Search {
     else await this.#file(node);
   }
 
-  /** Stops on abort; ends the search (truncated) past the deadline. */
+  /** Ends the search (truncated) past the deadline. */
   #checkTime(): void {
-    this.#signal?.throwIfAborted();
-    if (Date.now() > this.#deadline) this.#cut();
+    if (Date.now() >= this.#deadline) this.#cut();
   }
 
   #cut(): void {
@@ -164,6 +167,7 @@ class Search {
     } finally {
       file.close();
     }
+    this.#onProgress?.(this.matches);
   }
 
   async #lines(file: Deno.FsFile, state: FileState): Promise<void> {
@@ -208,6 +212,8 @@ class Search {
         .map((line) => ({ ...line, bytes: line.bytes.slice() }));
     }
     this.#scanned += reader.bytesRead;
+    // The rest of a file past an over-long line is not searched: the result may miss lines.
+    if (reader.stopped === "long line") this.truncated = true;
   }
 
   /**
@@ -290,36 +296,51 @@ class Search {
 }
 
 /**
- * Searches an image's files for lines matching `request.patterns`, as
- * `rg --json --hidden --no-ignore --sort path` would over the image's root: directories are
- * walked in name order without following symlinks, files with a NUL byte early on are
- * skipped as binary, `request.globs` filter what the walk finds (a path named in
- * `request.paths` is always searched; a symlink there is followed inside the image).
- * Throws `GrepQueryError` for a bad pattern or glob, `PathNotFoundError` or
- * `PathNotUsableError` for a path that cannot be searched.
+ * Resolves the paths of a request inside the image (a final symlink is followed there).
+ * Throws `PathNotFoundError`, or `PathNotUsableError` for a path that is neither a regular
+ * file nor a directory (or that runs through a non-directory).
  *
  * @example
  * ```ts
- * const view = new LayeredView(image.layers.map((id) => layerStore.path(id)));
- * const result = await grepImage(view, parseGrepQuery({ pattern: ["root"], path: ["/etc"] }));
- * for (const match of result.matches) console.log(match.path, match.line_number);
+ * const [etc] = await resolveRoots(view, ["/etc"]);
  * ```
  */
-export async function grepImage(
-  view: LayeredView,
-  request: GrepRequest,
-  options: GrepOptions = {},
-): Promise<GrepResult> {
-  const search = new Search(view, request, options);
+export async function resolveRoots(view: LayeredView, paths: string[]): Promise<Node[]> {
   const roots: Node[] = [];
-  for (const path of request.paths) {
+  for (const path of paths) {
     const node = await view.resolve(path, true);
     if (!node.info.isDirectory && !node.info.isFile) {
       throw new PathNotUsableError(path, "not a regular file or a directory");
     }
     roots.push(node);
   }
-  for (const root of roots) {
+  return roots;
+}
+
+/**
+ * Searches an image's files in this thread for lines matching `request.patterns`, as
+ * `rg --json --hidden --no-ignore --sort path` would over the image's root: directories are
+ * walked in name order without following symlinks, files with a NUL byte early on are
+ * skipped as binary, `request.globs` filter what the walk finds (a path named in
+ * `request.paths` is always searched; a symlink there is followed inside the image).
+ * Throws `GrepQueryError` for a bad pattern or glob, and what {@linkcode resolveRoots}
+ * throws. A pathological regular expression can hold the thread: serve requests with
+ * `grepImage`, which runs this in a worker.
+ *
+ * @example
+ * ```ts
+ * const view = new LayeredView(image.layers.map((id) => layerStore.path(id)));
+ * const result = await searchImage(view, parseGrepQuery({ pattern: ["root"], path: ["/etc"] }));
+ * for (const match of result.matches) console.log(match.path, match.line_number);
+ * ```
+ */
+export async function searchImage(
+  view: LayeredView,
+  request: GrepRequest,
+  options: SearchOptions = {},
+): Promise<GrepResult> {
+  const search = new Search(view, request, options);
+  for (const root of await resolveRoots(view, request.paths)) {
     if (search.done) break;
     await search.root(root);
   }

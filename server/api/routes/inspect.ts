@@ -3,7 +3,6 @@ import { type Context, Hono } from "hono";
 import { grepImage, GrepQueryError, parseGrepQuery } from "../../grep/mod.ts";
 import { PathNotFoundError, PathNotUsableError } from "../../images/errors.ts";
 import { ImageView } from "../../images/fs_view.ts";
-import { LayeredView } from "../../images/layered_view.ts";
 import type { ImageRecord } from "../../store/mod.ts";
 import type { ApiContext } from "../context.ts";
 import { HttpError } from "../http_error.ts";
@@ -74,7 +73,7 @@ export function inspectRoutes(ctx: ApiContext): Hono {
       });
     })
     .get("/inspect/:uuid/grep", async (c) => {
-      const layers = new LayeredView(image(c).layers.map((id) => ctx.layers.path(id)));
+      const layers = image(c).layers.map((id) => ctx.layers.path(id));
       return await fsErrors(async () => {
         try {
           const request = parseGrepQuery(c.req.queries());
