@@ -1,11 +1,13 @@
-import type { SandboxResult } from "../sandbox/run.ts";
+import type { SandboxResources } from "../sandbox/run.ts";
 
-/** Maps the runner's rusage figures to the wire's `InstanceResultResources`. */
-export function instanceResources(result: SandboxResult): Record<string, number> {
-  const r = result.resources;
+/** Maps rusage figures and a duration to the wire's `InstanceResultResources`. */
+export function instanceResources(
+  r: SandboxResources,
+  durationMs: number,
+): Record<string, number> {
   return {
-    elapsed_time: result.durationMs / 1000,
-    monotonic_time: result.durationMs / 1000,
+    elapsed_time: durationMs / 1000,
+    monotonic_time: durationMs / 1000,
     user_cpu_time: r.user_time_us / 1e6,
     system_cpu_time: r.sys_time_us / 1e6,
     cost: 0,

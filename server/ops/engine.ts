@@ -1,4 +1,4 @@
-/** The operation engine: queue, lifecycle and results of spawned runs. */
+/** The operation engine: queue, lifecycle and results of spawned runs, and their processes. */
 import { arch, release } from "node:os";
 import type { LayerStore } from "../images/layer_store.ts";
 import {
@@ -9,7 +9,7 @@ import {
   maskImportRequest,
   parseImageReference,
 } from "../registry/mod.ts";
-import { DEFAULT_PATH, runSandbox, type SandboxFile, type SandboxResult } from "../sandbox/run.ts";
+import { runSandbox, type SandboxFile, type SandboxResult } from "../sandbox/run.ts";
 import {
   type ImageRecord,
   isoTime,
@@ -21,9 +21,13 @@ import {
   transaction,
 } from "../store/mod.ts";
 import type { EventHub } from "./event_hub.ts";
+import type { ExecRequest, StdinInput } from "./exec_request.ts";
 import { OutputCapture } from "./output_capture.ts";
+import { hasProcess } from "./process_result.ts";
+import { NOT_RUNNING, ProcessError, ProcessTable } from "./process_table.ts";
 import type { SpawnRequest } from "./spawn_request.ts";
 import { fromStreamRepr, toStreamRepr } from "./stream_repr.ts";
+import { processEnv, redactEnv } from "./_env.ts";
 import { instanceResources } from "./_resources.ts";
 
 /** A spawn that cannot be accepted; `status` is the HTTP status to answer with. */
@@ -58,14 +62,6 @@ export interface EngineOptions {
 /** Outcome of {@linkcode OperationEngine.cancel}. */
 export type CancelOutcome = "cancelling" | "not_cancellable" | "not_found";
 
-const SENSITIVE_SUFFIXES = [
-  "token",
-  "secret",
-  "password",
-  "api_key",
-  "credentials",
-  "authorization",
-];
 const RESTARTED = "server restarted while the operation was running";
 /** Seconds an import may take when its request names no `timeout`. */
 const DEFAULT_IMPORT_TIMEOUT = 600;
@@ -90,15 +86,6 @@ interface Outcome {
   stderr: OutputCapture;
 }
 
-function redact(env: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(env).map(([key, value]) => [
-      key,
-      SENSITIVE_SUFFIXES.some((s) => key.toLowerCase().endsWith(s)) ? "<MASKED>" : value,
-    ]),
-  );
-}
-
 function errorMessage(error: unknown): string {
   const code = (error as { code?: string })?.code;
   if (code === "ENOSPC" || code === "ERR_SQLITE_ERROR" && /full/i.test(String(error))) {
@@ -111,6 +98,9 @@ function errorMessage(error: unknown): string {
  * Accepts spawn requests as operations, runs at most `maxConcurrent` of them at once in
  * sandboxes (the rest wait as PENDING, first in first out), streams their events and
  * records the outcome: a new image for non-disposable runs, nothing for disposable ones.
+ * While a run executes, subprocesses can start in its sandbox (spid 2 and up); they are
+ * killed when the main command exits, before the snapshot. A spawn with stdin
+ * `{"close": false}` keeps the main command's stdin open for {@linkcode writeProcessStdin}.
  *
  * @example
  * ```ts
@@ -130,6 +120,7 @@ export class OperationEngine {
   readonly #importRequests = new Map<string, ImageImportRequest>();
   readonly #imports: EngineOptions["imports"];
   readonly #running = new Map<string, { abort: AbortController; done: Promise<void> }>();
+  readonly #processes = new Map<string, ProcessTable>();
   #stopping = false;
 
   /** Builds an engine; call {@linkcode recover} before accepting work. */
@@ -214,6 +205,7 @@ export class OperationEngine {
     };
     this.#store.operations.insert(op);
     this.#hub.open(op.uuid);
+    this.#processes.set(op.uuid, new ProcessTable(op.uuid, this.#hub, request.stdin));
     this.#prepared.set(op.uuid, { image, files, request });
     this.#queue.push(op.uuid);
     this.#pump();
@@ -275,6 +267,48 @@ export class OperationEngine {
       this.#running.get(op.uuid)?.abort.abort();
     }
     return "cancelling";
+  }
+
+  /**
+   * Starts a subprocess in the sandbox of a running instance operation (waiting for the
+   * sandbox to be up when the operation is ASSIGNED) and resolves with its spid. Throws
+   * {@linkcode ProcessError}: 404 for an unknown operation, 409 when it is not running.
+   */
+  async exec(uuid: string, request: ExecRequest): Promise<number> {
+    const op = this.#store.operations.get(uuid);
+    if (!op) throw new ProcessError(404, "operation not found");
+    const table = this.#processes.get(op.uuid);
+    if (!table || (op.status !== "ASSIGNED" && op.status !== "EXECUTING")) {
+      throw new ProcessError(409, NOT_RUNNING);
+    }
+    return await table.exec(request);
+  }
+
+  /**
+   * Signals subprocess `spid` of an operation (see `ProcessTable.signal`). Throws
+   * {@linkcode ProcessError}; the processes of a finished operation have exited (409).
+   */
+  signalProcess(uuid: string, spid: number, signo: number): void {
+    this.#table(uuid, spid).signal(spid, signo);
+  }
+
+  /**
+   * Writes to the stdin of process `spid` of an operation (see `ProcessTable.write`). Throws
+   * {@linkcode ProcessError}; the processes of a finished operation have exited (409).
+   */
+  async writeProcessStdin(uuid: string, spid: number, input: StdinInput): Promise<void> {
+    await this.#table(uuid, spid).write(spid, input);
+  }
+
+  #table(uuid: string, spid: number): ProcessTable {
+    const op = this.#store.operations.get(uuid);
+    if (!op) throw new ProcessError(404, "operation not found");
+    const table = this.#processes.get(op.uuid);
+    if (table) return table;
+    if (hasProcess(this.#hub, op.uuid, spid)) {
+      throw new ProcessError(409, `process ${spid} has already exited`);
+    }
+    throw new ProcessError(404, `no subprocess ${spid}`);
   }
 
   /** Stops accepting work, fails queued operations and kills running ones ("server stopped"). */
@@ -356,13 +390,9 @@ export class OperationEngine {
     const [command, args] = request.shell
       ? ["/bin/sh", ["-c", request.command, ...request.args]]
       : [request.command, request.args];
-    const env = {
-      PATH: DEFAULT_PATH,
-      HOME: request.uid === 0 ? "/root" : "/",
-      ...image.env,
-      ...request.env,
-    };
+    const env = processEnv(request.uid, image.env, request.env);
     const cwd = request.cwd || "/";
+    const processes = this.#processes.get(uuid)!;
     let spawned = false;
     const spawnEvent = (pid: number) => {
       spawned = true;
@@ -376,7 +406,7 @@ export class OperationEngine {
         gid: request.gid,
         timeout: request.timeout,
         truncate_at: request.truncate_output_at,
-        env: redact(env),
+        env: redactEnv(env),
       });
     };
     const outcome: Outcome = { ...this.#emptyOutcome("FAILED", null), stdout, stderr };
@@ -392,23 +422,32 @@ export class OperationEngine {
         uid: request.uid,
         gid: request.gid,
         hostname: request.hostname,
-        stdin: request.stdin ? fromStreamRepr(request.stdin) : undefined,
+        stdin: processes.mainStdin ?? (request.stdin ? fromStreamRepr(request.stdin) : undefined),
         files,
         timeoutMs: request.timeout * 1000,
         network: request.networking.enabled,
         upperDir: workspace.upperDir,
         workDir: workspace.workDir,
         signal,
-        onSpawn: ({ pid }) => {
+        onSpawn: ({ pid, sandbox }) => {
           this.#store.operations.update(uuid, { status: "EXECUTING" });
           spawnEvent(pid);
+          processes.attach(sandbox, {
+            env: { ...image.env, ...request.env },
+            cwd,
+            uid: request.uid,
+            gid: request.gid,
+            truncateOutputAt: request.truncate_output_at,
+            timeout: request.timeout,
+          });
         },
         onOutput: (stream, chunk) => {
           if (!spawned) spawnEvent(0);
           const kept = (stream === "stdout" ? stdout : stderr).push(chunk);
           if (kept) this.#hub.append(uuid, stream, 1, toStreamRepr(kept));
         },
-      });
+        // Subprocesses die with the sandbox: their exit events come before what follows.
+      }).finally(() => processes.close());
       outcome.result = result;
       if (!spawned) spawnEvent(result.pid);
       for (const [name, capture] of [["stdout", stdout], ["stderr", stderr]] as const) {
@@ -590,6 +629,9 @@ export class OperationEngine {
 
   /** Appends `completion` and writes the terminal state, the image and the log at once. */
   #record(op: OperationRecord, outcome: Outcome): void {
+    // A run's processes are closed by now; a queued operation has none to wait for.
+    void this.#processes.get(op.uuid)?.close();
+    this.#processes.delete(op.uuid);
     const finished = new Date();
     const duration = (finished.getTime() - Date.parse(op.created_at)) / 1000;
     const r = outcome.result;
@@ -606,7 +648,7 @@ export class OperationEngine {
           stopped: false,
           continued: false,
         },
-        resources: instanceResources(r),
+        resources: instanceResources(r.resources, r.durationMs),
       }
       : null;
     const completion = this.#hub.append(op.uuid, "completion", 0, {

@@ -1,5 +1,6 @@
 /** The spawn request (`InstanceSpawnRequest`): its schema, defaults and limits. */
 import * as v from "valibot";
+import { absolutePath, closableStream, issueMessage, uint } from "./_schemas.ts";
 
 /** Defaults and caps the server applies to spawn requests. */
 export interface SpawnLimits {
@@ -16,12 +17,6 @@ export const DEFAULT_TRUNCATE_OUTPUT_AT = 1048576;
 /** `hostname` when the request has none (what every client sends). */
 export const DEFAULT_HOSTNAME = "linuxkit";
 
-const uint = v.pipe(v.number(), v.integer(), v.minValue(0));
-const absolutePath = v.pipe(
-  v.string(),
-  v.check((p) => p.startsWith("/"), "must be an absolute path"),
-  v.check((p) => !p.includes("\0"), "must not contain NUL"),
-);
 const mode = v.union([
   v.pipe(v.string(), v.regex(/^0?[0-7]{1,4}$/, 'must be an octal mode such as "0644"')),
   v.pipe(uint, v.maxValue(0o7777)),
@@ -32,12 +27,6 @@ const FileSpecSchema = v.object({
   uid: v.nullish(uint, 0),
   gid: v.nullish(uint, 0),
   mode: v.nullish(mode, "0644"),
-});
-
-const StdinSchema = v.object({
-  value: v.string(),
-  encoding: v.nullish(v.string(), "ascii"),
-  close: v.nullish(v.boolean(), true),
 });
 
 const HOSTNAME_RE =
@@ -61,7 +50,7 @@ const SpawnRequestSchema = v.object({
     DEFAULT_HOSTNAME,
   ),
   disposable: v.nullish(v.boolean(), false),
-  stdin: v.nullish(StdinSchema, null),
+  stdin: v.nullish(closableStream(true), null),
   timeout: v.nullish(
     v.pipe(v.number(), v.minValue(1, "must be at least 1 second")),
     DEFAULT_TIMEOUT,
@@ -94,18 +83,6 @@ export type SpawnRequest = v.InferOutput<typeof SpawnRequestSchema>;
 /** The outcome of {@linkcode parseSpawnRequest}. */
 export type SpawnParse = { ok: true; request: SpawnRequest } | { ok: false; error: string };
 
-function issuePath(issue: v.BaseIssue<unknown>): string {
-  let path = "";
-  for (const item of issue.path ?? []) {
-    const key = (item as { key: unknown }).key;
-    if (typeof key === "number") path += `[${key}]`;
-    else if (typeof key === "string" && /^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
-      path += path ? `.${key}` : key;
-    } else path += `[${JSON.stringify(key)}]`;
-  }
-  return path || "body";
-}
-
 /**
  * Validates a decoded JSON body as a spawn request: unknown fields are ignored, absent and
  * `null` fields take their defaults, explicit falsy values are kept; `timeout` is rounded up
@@ -119,11 +96,7 @@ function issuePath(issue: v.BaseIssue<unknown>): string {
  */
 export function parseSpawnRequest(body: unknown, limits: SpawnLimits): SpawnParse {
   const result = v.safeParse(SpawnRequestSchema, body);
-  if (!result.success) {
-    const issue = result.issues[0];
-    const message = issue.received === "undefined" ? "required" : issue.message;
-    return { ok: false, error: `${issuePath(issue)}: ${message}` };
-  }
+  if (!result.success) return { ok: false, error: issueMessage(result.issues) };
   const request = result.output;
   request.timeout = Math.min(Math.ceil(request.timeout), limits.maxTimeout);
   request.truncate_output_at = Math.min(request.truncate_output_at, limits.maxOutput);

@@ -4,8 +4,12 @@
  *   launch  (host side, as root)   join the run's cgroups, enter a private mount namespace,
  *                                  mount the overlay, keep the report file on fd 3, start
  *                                  bwrap as pid 1 of a pid namespace and wait for it
- *   init    (pid 1 in the sandbox) start the command with no privileges, reap orphans,
- *                                  enforce the timeout, report exit status and rusage on fd 3
+ *   init    (pid 1 in the sandbox) tell the host the sandbox is ready, start the command
+ *                                  with no privileges, reap orphans, enforce the timeout,
+ *                                  report exit status and rusage on fd 3
+ *   exec    (host side, as root)   start one more process in a running sandbox (its
+ *                                  namespaces, root and cgroups) as init starts the command,
+ *                                  report its exit status and rusage
  *   scan    (host side)            bytes of a layer and its overlay opaque directories
  *
  * Built with `gcc -static -O2` by helper.ts; bwrap binds it read-only under /dev, so it
@@ -37,6 +41,10 @@
 
 #define REPORT_FD 3
 #define EXIT_SETUP 125
+/* exec: the sandbox is not running (not started yet, or already ended). */
+#define EXIT_GONE 3
+/* init's first line on stdout: the sandbox is set up, processes may join it. */
+#define READY_LINE "contree-ready\n"
 
 static void fail(const char *what, const char *arg) {
   fprintf(stderr, "contree-helper: %s%s%s: %s\n", what, arg ? " " : "", arg ? arg : "",
@@ -283,6 +291,24 @@ static int supervise(pid_t child, int64_t timeout_ms, int *status, struct rusage
 
 static long long tv_us(struct timeval tv) { return (long long)tv.tv_sec * 1000000 + tv.tv_usec; }
 
+/* The report: one line of JSON with how the process ended and its rusage. */
+static void write_report(int fd, int status, int timed_out, const struct rusage *ru) {
+  int signalled = WIFSIGNALED(status);
+  dprintf(fd,
+          "{\"exit_code\":%d,\"signal\":%d,\"core_dump\":%s,\"timed_out\":%s,"
+          "\"user_time_us\":%lld,\"sys_time_us\":%lld,\"max_rss_kb\":%ld,"
+          "\"shared_memory\":%ld,\"unshared_memory\":%ld,\"swaps\":%ld,"
+          "\"minor_faults\":%ld,\"major_faults\":%ld,\"voluntary_ctx_switches\":%ld,"
+          "\"involuntary_ctx_switches\":%ld,\"block_input_ops\":%ld,\"block_output_ops\":%ld,"
+          "\"ipc_msgs_sent\":%ld,\"ipc_msgs_received\":%ld,\"signals_received\":%ld}\n",
+          signalled ? -1 : WEXITSTATUS(status), signalled ? WTERMSIG(status) : -1,
+          signalled && WCOREDUMP(status) ? "true" : "false", timed_out ? "true" : "false",
+          tv_us(ru->ru_utime), tv_us(ru->ru_stime), ru->ru_maxrss, ru->ru_ixrss,
+          ru->ru_idrss + ru->ru_isrss, ru->ru_nswap, ru->ru_minflt, ru->ru_majflt, ru->ru_nvcsw,
+          ru->ru_nivcsw, ru->ru_inblock, ru->ru_oublock, ru->ru_msgsnd, ru->ru_msgrcv,
+          ru->ru_nsignals);
+}
+
 /*
  * bwrap's /proc is the sandbox's own, but kernel-wide knobs live in it too: uid 0 without
  * capabilities may still write some sysctls (vm.drop_caches checks no capability). Make
@@ -338,6 +364,13 @@ static int cmd_init(int argc, char **argv) {
   sigemptyset(&chld);
   sigaddset(&chld, SIGCHLD);
   sigprocmask(SIG_BLOCK, &chld, NULL);
+  /*
+   * Set up: from here on, exec may start processes in the sandbox. Written before the command
+   * exists, so it is the first line of the run's stdout (a host that is gone is no error).
+   */
+  if (write(STDOUT_FILENO, READY_LINE, sizeof READY_LINE - 1) < 0) {
+    /* The host is gone: the launcher's death takes the sandbox down. */
+  }
   pid_t child = fork();
   if (child < 0) fail("fork", NULL);
   if (child == 0) exec_command(uid, gid, cwd, argv + i + 1);
@@ -354,20 +387,242 @@ static int cmd_init(int argc, char **argv) {
   kill(-1, SIGKILL);
   while (wait(NULL) > 0 || errno == EINTR) continue;
 
-  int signalled = WIFSIGNALED(status);
-  dprintf(REPORT_FD,
-          "{\"exit_code\":%d,\"signal\":%d,\"core_dump\":%s,\"timed_out\":%s,"
-          "\"user_time_us\":%lld,\"sys_time_us\":%lld,\"max_rss_kb\":%ld,"
-          "\"shared_memory\":%ld,\"unshared_memory\":%ld,\"swaps\":%ld,"
-          "\"minor_faults\":%ld,\"major_faults\":%ld,\"voluntary_ctx_switches\":%ld,"
-          "\"involuntary_ctx_switches\":%ld,\"block_input_ops\":%ld,\"block_output_ops\":%ld,"
-          "\"ipc_msgs_sent\":%ld,\"ipc_msgs_received\":%ld,\"signals_received\":%ld}\n",
-          signalled ? -1 : WEXITSTATUS(status), signalled ? WTERMSIG(status) : -1,
-          signalled && WCOREDUMP(status) ? "true" : "false", timed_out ? "true" : "false",
-          tv_us(ru.ru_utime), tv_us(ru.ru_stime), ru.ru_maxrss, ru.ru_ixrss,
-          ru.ru_idrss + ru.ru_isrss, ru.ru_nswap, ru.ru_minflt, ru.ru_majflt, ru.ru_nvcsw,
-          ru.ru_nivcsw, ru.ru_inblock, ru.ru_oublock, ru.ru_msgsnd, ru.ru_msgrcv,
-          ru.ru_nsignals);
+  write_report(REPORT_FD, status, timed_out, &ru);
+  return 0;
+}
+
+/* ------------------------------------------------------------------ exec */
+
+static void gone(const char *why) {
+  fprintf(stderr, "contree-helper: the sandbox is not running (%s)\n", why);
+  exit(EXIT_GONE);
+}
+
+/* Reads the small file `name` under the directory `dir` into `buf`, NUL-terminated. */
+static int read_at(int dir, const char *name, char *buf, size_t size) {
+  int fd = openat(dir, name, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  size_t len = 0;
+  ssize_t n;
+  while (len + 1 < size && (n = read(fd, buf + len, size - 1 - len)) > 0) len += (size_t)n;
+  close(fd);
+  buf[len] = '\0';
+  return 0;
+}
+
+/*
+ * The pid of the process behind the /proc directory `dir` in each pid namespace it is in,
+ * outermost first (its NSpid line); returns how many there are, -1 when unreadable.
+ */
+static int ns_pids(int dir, long *pids, int max) {
+  char status[8192];
+  if (read_at(dir, "status", status, sizeof status) != 0) return -1;
+  char *line = strstr(status, "\nNSpid:");
+  if (!line) return -1;
+  char *end = strchr(line + 1, '\n');
+  if (end) *end = '\0';
+  int n = 0;
+  for (char *p = line + 7;;) {
+    long pid = strtol(p, &end, 10);
+    if (end == p) break;
+    if (n < max) pids[n] = pid;
+    n++;
+    p = end;
+  }
+  return n;
+}
+
+/*
+ * Opens /proc/PID of the sandbox's init: the member of the run's cgroup that is pid 1 of the
+ * third nested pid namespace (launch, then bwrap, then init). The directory pins the process:
+ * once it is gone, lookups through it fail rather than reach a process that took its pid, so
+ * its pid namespaces and cgroup are checked through it.
+ */
+static int open_init(const char *cgroup) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/cgroup.procs", cgroup);
+  FILE *procs = fopen(path, "re");
+  if (!procs) fail("open", path);
+  const char *name = strrchr(cgroup, '/');
+  char member[512];
+  snprintf(member, sizeof member, "/%s\n", name ? name + 1 : cgroup);
+  int init = -1;
+  long pid;
+  while (init < 0 && fscanf(procs, "%ld", &pid) == 1) {
+    char dir_path[64];
+    snprintf(dir_path, sizeof dir_path, "/proc/%ld", pid);
+    int dir = open(dir_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0) continue;
+    long pids[4];
+    char groups[4096];
+    if (ns_pids(dir, pids, 4) == 3 && pids[2] == 1 &&
+        read_at(dir, "cgroup", groups, sizeof groups) == 0 && strstr(groups, member)) {
+      init = dir;
+    } else {
+      close(dir);
+    }
+  }
+  fclose(procs);
+  if (init < 0) gone("no init in its cgroup");
+  return init;
+}
+
+/* Opens `name` under init's /proc directory; init being gone is not a setup failure. */
+static int open_of_init(int init, const char *name, int flags) {
+  int fd = openat(init, name, flags | O_CLOEXEC);
+  if (fd < 0 && (errno == ESRCH || errno == ENOENT)) gone("its init has ended");
+  if (fd < 0) fail("open init's", name);
+  return fd;
+}
+
+/* Reads the NUL-terminated KEY=VALUE entries of `path`, removes it, returns them as environ. */
+static char **read_env(const char *path) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail("open", path);
+  if (unlink(path) != 0) fail("unlink", path);
+  struct stat st;
+  if (fstat(fd, &st) != 0) fail("stat", path);
+  char *data = malloc((size_t)st.st_size + 1);
+  if (!data) fail("malloc", NULL);
+  size_t len = 0;
+  ssize_t n;
+  while (len < (size_t)st.st_size && (n = read(fd, data + len, (size_t)st.st_size - len)) > 0) {
+    len += (size_t)n;
+  }
+  close(fd);
+  data[len] = '\0';
+  size_t count = 0;
+  for (size_t k = 0; k < len; k++) count += data[k] == '\0';
+  char **env = calloc(count + 1, sizeof *env);
+  if (!env) fail("calloc", NULL);
+  for (size_t k = 0, at = 0; k < count; k++) {
+    env[k] = data + at;
+    at += strlen(data + at) + 1;
+  }
+  return env;
+}
+
+static const struct {
+  const char *path;
+  int type;
+} JOINED[] = {
+    {"ns/cgroup", CLONE_NEWCGROUP}, {"ns/ipc", CLONE_NEWIPC}, {"ns/uts", CLONE_NEWUTS},
+    {"ns/net", CLONE_NEWNET},       {"ns/mnt", CLONE_NEWNS},
+};
+#define NJOINED (sizeof JOINED / sizeof *JOINED)
+
+/*
+ * exec --report FILE --env FILE --uid N --gid N --cwd DIR [--cgroup DIR]... -- COMMAND [ARGS...]
+ * Joins the run's cgroups, then the pid namespace of the sandbox's init (for its child) and
+ * forks the process, which joins init's other namespaces and root and execs COMMAND the way
+ * init starts the command, in a process group of its own (in this helper's session, which
+ * has no terminal). The first line on stdout is `contree-exec HOST_PID SANDBOX_PID`, written
+ * before the process may write anything. When the process ends, what is left of its process
+ * group is killed, and the report (init's format) is written to FILE. The environment comes
+ * in the env FILE (NUL-terminated KEY=VALUE entries), removed once read.
+ */
+static int cmd_exec(int argc, char **argv) {
+  const char *report = NULL, *env_file = NULL, *cwd = NULL;
+  const char *cgroups[8];
+  int ncgroups = 0, has_uid = 0, has_gid = 0, i;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  for (i = 2; i < argc && strcmp(argv[i], "--") != 0; i++) {
+    const char *name = argv[i];
+    const char *value = option_value(argc, argv, &i);
+    if (!strcmp(name, "--report")) report = value;
+    else if (!strcmp(name, "--env")) env_file = value;
+    else if (!strcmp(name, "--uid")) uid = (uid_t)strtoul(value, NULL, 10), has_uid = 1;
+    else if (!strcmp(name, "--gid")) gid = (gid_t)strtoul(value, NULL, 10), has_gid = 1;
+    else if (!strcmp(name, "--cwd")) cwd = value;
+    else if (!strcmp(name, "--cgroup") && ncgroups < 8) cgroups[ncgroups++] = value;
+    else usage("exec: unknown option");
+  }
+  if (!report || !env_file || !cwd || !has_uid || !has_gid || ncgroups == 0 || i + 1 >= argc) {
+    usage("exec: missing option or command");
+  }
+
+  pid_t parent = getppid();
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) fail("prctl", "pdeathsig");
+  if (getppid() != parent) exit(EXIT_SETUP);
+  /* A session without a terminal: the process can never get the host's as its own. */
+  if (setsid() < 0) fail("setsid", NULL);
+  int report_fd = open(report, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (report_fd < 0) fail("open", report);
+  char **env = read_env(env_file);
+
+  /* Accounted and limited with the run; killed with it on cancel and timeout. */
+  char pid[32];
+  snprintf(pid, sizeof pid, "%d\n", (int)getpid());
+  for (int c = 0; c < ncgroups; c++) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/cgroup.procs", cgroups[c]);
+    write_file(path, pid);
+  }
+
+  int init = open_init(cgroups[0]);
+  int pid_ns = open_of_init(init, "ns/pid", O_RDONLY);
+  int joined[NJOINED];
+  for (size_t k = 0; k < NJOINED; k++) joined[k] = open_of_init(init, JOINED[k].path, O_RDONLY);
+  int root = open_of_init(init, "root", O_RDONLY | O_DIRECTORY);
+  close(init);
+  if (setns(pid_ns, CLONE_NEWPID) != 0) fail("setns", "ns/pid");
+  /* Nobody in the sandbox may ptrace the process before it has dropped its privileges. */
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) fail("prctl", "dumpable");
+
+  int go[2];
+  if (pipe2(go, O_CLOEXEC) != 0) fail("pipe", NULL);
+  pid_t child = fork();
+  /* A pid namespace whose init has died takes no new process. */
+  if (child < 0 && errno == ENOMEM) gone("its init has ended");
+  if (child < 0) fail("fork", NULL);
+  if (child == 0) {
+    close(go[1]);
+    /* Nothing may run before the header is out; end quietly if this helper died. */
+    char byte;
+    if (read(go[0], &byte, 1) != 1) _exit(EXIT_SETUP);
+    for (size_t k = 0; k < NJOINED; k++) {
+      if (setns(joined[k], JOINED[k].type) != 0) fail("setns", JOINED[k].path);
+    }
+    if (fchdir(root) != 0 || chroot(".") != 0) fail("chroot", "sandbox root");
+    syscall(SYS_close_range, 3, ~0U, 0);
+    environ = env;
+    exec_command(uid, gid, cwd, argv + i + 1);
+  }
+  close(go[0]);
+  /* Its own process group, in place before the host learns the pid and may signal it. */
+  if (setpgid(child, child) != 0) fail("setpgid", NULL);
+  char dir_path[64];
+  snprintf(dir_path, sizeof dir_path, "/proc/%d", (int)child);
+  int dir = open(dir_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  long pids[4];
+  int depth = dir < 0 ? -1 : ns_pids(dir, pids, 4);
+  if (dir >= 0) close(dir);
+  if (depth < 1 || depth > 4) fail("read the pid namespaces of", dir_path);
+  dprintf(STDOUT_FILENO, "contree-exec %d %ld\n", (int)child, pids[depth - 1]);
+  if (write(go[1], "g", 1) != 1) fail("write", "go");
+  close(go[1]);
+
+  /* This helper keeps only CAP_KILL: enough to end the process group, whatever its uids. */
+  drop_bounding_set();
+  set_caps(CAP_KILL);
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail("prctl", "no_new_privs");
+
+  siginfo_t info;
+  while (waitid(P_PID, (id_t)child, &info, WEXITED | WNOWAIT) != 0) {
+    if (errno != EINTR) fail("waitid", NULL);
+  }
+  /*
+   * The process ends with what it left running in the background, as the run ends with its
+   * command. Killed before the reap: until then its pid keeps naming its process group.
+   */
+  kill(-child, SIGKILL);
+  int status;
+  struct rusage ru;
+  while (wait4(child, &status, 0, &ru) < 0) {
+    if (errno != EINTR) fail("wait4", NULL);
+  }
+  write_report(report_fd, status, 0, &ru);
   return 0;
 }
 
@@ -407,7 +662,8 @@ static int cmd_scan(int argc, char **argv) {
 int main(int argc, char **argv) {
   if (argc >= 2 && !strcmp(argv[1], "launch")) return cmd_launch(argc, argv);
   if (argc >= 2 && !strcmp(argv[1], "init")) return cmd_init(argc, argv);
+  if (argc >= 2 && !strcmp(argv[1], "exec")) return cmd_exec(argc, argv);
   if (argc >= 2 && !strcmp(argv[1], "scan")) return cmd_scan(argc, argv);
-  usage("usage: contree-helper launch|init|scan ...");
+  usage("usage: contree-helper launch|init|exec|scan ...");
   return 2;
 }

@@ -42,3 +42,24 @@ export class SandboxUnsupportedError extends SandboxError {
     this.missing = missing;
   }
 }
+
+/**
+ * The sandbox a process was to join is not running: it has not finished starting (and never
+ * will), or it has ended.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await sandbox.exec(spec);
+ * } catch (error) {
+ *   if (error instanceof SandboxNotRunningError) console.error("the run is over");
+ * }
+ * ```
+ */
+export class SandboxNotRunningError extends SandboxError {
+  /** Builds the error. */
+  constructor() {
+    super("the sandbox is not running");
+    this.name = "SandboxNotRunningError";
+  }
+}

@@ -1,6 +1,7 @@
 /**
  * Sandboxes of the local backend: one command per bubblewrap sandbox over an overlay of an
- * image's layers, with limits, live output and rusage.
+ * image's layers, with limits, live output and rusage, and more processes started in a
+ * sandbox while its command runs.
  *
  * @example
  * ```ts
@@ -12,5 +13,7 @@
  * @module
  */
 export * from "./errors.ts";
+export * from "./exec.ts";
 export * from "./helper.ts";
 export * from "./run.ts";
+export * from "./signals.ts";

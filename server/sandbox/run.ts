@@ -3,13 +3,19 @@
  * mount namespace) as the root of a bubblewrap sandbox with its own pid, ipc, uts, cgroup,
  * mount and network namespaces, memory and pids limited by a cgroup, and a static helper
  * as pid 1 that starts the command without any privilege and reports its exit and rusage.
+ * While the command runs, more processes can join the sandbox (`RunningSandbox`).
  */
 import { dirname } from "node:path";
 import { cgroupControllers, createRunCgroup } from "./_cgroups.ts";
-import { SandboxError, SandboxUnsupportedError } from "./errors.ts";
+import { SandboxError, SandboxNotRunningError, SandboxUnsupportedError } from "./errors.ts";
+import type { RunningSandbox, SandboxProcess } from "./exec.ts";
+import { startProcess } from "./_exec.ts";
 import { helperPath } from "./helper.ts";
+import { pump, readHeader } from "./_pipes.ts";
 import { placeFiles } from "./_place_files.ts";
+import { readReport, ZERO_RESOURCES } from "./_report.ts";
 import { skeletonDir } from "./_skeleton.ts";
+import { processProblem } from "./_validate.ts";
 
 /** A file injected into the sandbox before the command starts. */
 export interface SandboxFile {
@@ -51,8 +57,11 @@ export interface SandboxSpec {
   gid: number;
   /** Hostname inside the sandbox (own UTS namespace). */
   hostname: string;
-  /** One-shot stdin, then EOF; absent = /dev/null. */
-  stdin?: Uint8Array;
+  /**
+   * Stdin: these bytes then EOF, or what the stream yields until it ends (then EOF) or the
+   * run ends; absent = /dev/null.
+   */
+  stdin?: Uint8Array | ReadableStream<Uint8Array>;
   /** Placed into the upper layer with their mode and owner before start. */
   files: SandboxFile[];
   /** Run time limit; on expiry the whole process tree is killed and `timedOut` is set. */
@@ -69,8 +78,11 @@ export interface SandboxSpec {
   signal?: AbortSignal;
   /** Output as it is produced. */
   onOutput(stream: "stdout" | "stderr", chunk: Uint8Array): void;
-  /** Called once the sandbox process is started. */
-  onSpawn?(info: { pid: number; startedAt: Date }): void;
+  /**
+   * Called once the sandbox process is started, with the handle that starts more processes
+   * in the sandbox while its command runs.
+   */
+  onSpawn?(info: { pid: number; startedAt: Date; sandbox: RunningSandbox }): void;
 }
 
 /** Resource usage of the command (its own and its waited-for descendants'), as wait4 gives it. */
@@ -136,31 +148,8 @@ const BACKSTOP_MS = 2000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Bytes of stderr kept to explain a sandbox that failed to start. */
 const STDERR_TAIL = 4096;
-
-const ZERO_RESOURCES: SandboxResources = {
-  user_time_us: 0,
-  sys_time_us: 0,
-  max_rss_kb: 0,
-  shared_memory: 0,
-  unshared_memory: 0,
-  swaps: 0,
-  minor_faults: 0,
-  major_faults: 0,
-  voluntary_ctx_switches: 0,
-  involuntary_ctx_switches: 0,
-  block_input_ops: 0,
-  block_output_ops: 0,
-  ipc_msgs_sent: 0,
-  ipc_msgs_received: 0,
-  signals_received: 0,
-};
-
-interface Report extends SandboxResources {
-  exit_code: number;
-  signal: number;
-  core_dump: boolean;
-  timed_out: boolean;
-}
+/** init's first line on stdout, once processes may join the sandbox. */
+const READY = /^contree-ready$/;
 
 /**
  * Limits applied when a spec leaves them out: half the host's memory and 4096 processes,
@@ -200,13 +189,8 @@ function validate(spec: SandboxSpec): void {
     if (!path.startsWith("/")) fail(`${path}: layer and workspace paths must be absolute`);
     if (/[,:\\\0]/.test(path)) fail(`${path}: overlayfs cannot take ',', ':' or '\\' in paths`);
   }
-  if (!spec.cwd.startsWith("/")) fail(`cwd ${spec.cwd}: must be absolute`);
-  for (const id of [spec.uid, spec.gid]) {
-    if (!Number.isInteger(id) || id < 0 || id > 0xfffffffe) fail(`bad uid/gid ${id}`);
-  }
-  for (const [key, value] of Object.entries(spec.env)) {
-    if (key === "" || key.includes("=") || `${key}${value}`.includes("\0")) fail(`env ${key}`);
-  }
+  const problem = processProblem(spec);
+  if (problem) fail(problem);
   if (!(spec.timeoutMs > 0)) fail("timeoutMs must be positive");
 }
 
@@ -266,25 +250,10 @@ function envArgs(env: Record<string, string>): Uint8Array<ArrayBuffer> {
   return new TextEncoder().encode(args.map((arg) => `${arg}\0`).join(""));
 }
 
-async function readReport(path: string): Promise<Report | null> {
-  const text = await Deno.readTextFile(path).catch(() => "");
-  try {
-    return text.endsWith("}\n") ? JSON.parse(text) as Report : null;
-  } catch {
-    return null;
-  }
-}
-
-async function pump(
-  stream: ReadableStream<Uint8Array>,
-  onChunk: (chunk: Uint8Array) => void,
-): Promise<void> {
-  for await (const chunk of stream) onChunk(chunk);
-}
-
 /**
  * Runs `spec.command` in a fresh sandbox over `spec.layers` and resolves when it has ended
- * (background processes are killed with it). The filesystem changes are left in
+ * (background processes, and processes started through `RunningSandbox.exec`, are killed
+ * with it; it resolves after they have been reported). The filesystem changes are left in
  * `spec.upperDir` (overlayfs format: whiteouts, opaque directories) for `LayerStore.commit`.
  * Throws {@linkcode SandboxError} when the sandbox cannot be set up; a failing command is
  * a result, not an error.
@@ -315,10 +284,11 @@ export async function runSandbox(spec: SandboxSpec): Promise<SandboxResult> {
   });
   let scratch: string | undefined;
   try {
-    scratch = await Deno.makeTempDir({ dir: dirname(spec.upperDir), prefix: ".run-" });
-    const merged = `${scratch}/m`;
-    const reportPath = `${scratch}/report`;
-    const argsPath = `${scratch}/bwrap-args`;
+    const dir = await Deno.makeTempDir({ dir: dirname(spec.upperDir), prefix: ".run-" });
+    scratch = dir;
+    const merged = `${dir}/m`;
+    const reportPath = `${dir}/report`;
+    const argsPath = `${dir}/bwrap-args`;
     await Deno.mkdir(merged);
     await Deno.writeFile(argsPath, envArgs({ PATH: DEFAULT_PATH, ...spec.env }), { mode: 0o600 });
     const launch = [
@@ -332,6 +302,26 @@ export async function runSandbox(spec: SandboxSpec): Promise<SandboxResult> {
       ...bwrapArgs(spec, helper, merged),
     ];
     let killedBy: "timeout" | "cancel" | null = null;
+    // Resolves true once init is set up, false if the run ends before.
+    const ready = Promise.withResolvers<boolean>();
+    const processes = new Set<Promise<unknown>>();
+    let execs = 0;
+    let ended = false;
+    const sandbox: RunningSandbox = {
+      exec(execSpec) {
+        if (ended) return Promise.reject(new SandboxNotRunningError());
+        const files = `${dir}/exec-${++execs}`;
+        const proc = ready.promise.then((up): Promise<SandboxProcess> => {
+          if (!up) throw new SandboxNotRunningError();
+          return startProcess(
+            { helper, cgroups: cgroup.dirs, files },
+            { ...execSpec, env: { PATH: DEFAULT_PATH, ...execSpec.env } },
+          );
+        });
+        processes.add(proc.then((p) => p.exited, () => {}));
+        return proc;
+      },
+    };
     const started = performance.now();
     const child = new Deno.Command(helper, {
       args: launch,
@@ -357,11 +347,16 @@ export async function runSandbox(spec: SandboxSpec): Promise<SandboxResult> {
       () => kill("timeout"),
       Math.min(spec.timeoutMs + BACKSTOP_MS, MAX_TIMER_MS),
     );
-    spec.onSpawn?.({ pid: child.pid, startedAt: new Date() });
+    spec.onSpawn?.({ pid: child.pid, startedAt: new Date(), sandbox });
 
     let stderrTail = new Uint8Array(0);
     const output = Promise.all([
-      pump(child.stdout, (chunk) => spec.onOutput("stdout", chunk)),
+      (async () => {
+        const { match, rest } = await readHeader(child.stdout, READY);
+        if (match) ready.resolve(true);
+        if (rest.length > 0) spec.onOutput("stdout", rest);
+        await pump(child.stdout, (chunk) => spec.onOutput("stdout", chunk));
+      })(),
       pump(child.stderr, (chunk) => {
         spec.onOutput("stderr", chunk);
         const joined = new Uint8Array(stderrTail.length + chunk.length);
@@ -370,14 +365,24 @@ export async function runSandbox(spec: SandboxSpec): Promise<SandboxResult> {
         stderrTail = joined.subarray(Math.max(0, joined.length - STDERR_TAIL));
       }),
     ]);
-    if (spec.stdin) {
+    const stdinDone = new AbortController();
+    if (spec.stdin instanceof Uint8Array) {
       const writer = child.stdin.getWriter();
       writer.write(spec.stdin).then(() => writer.close()).catch(() => {
         // The command exited without reading all of its input.
       });
+    } else if (spec.stdin) {
+      spec.stdin.pipeTo(child.stdin, { signal: stdinDone.signal }).catch(() => {
+        // The command exited or closed its stdin: the source is cancelled.
+      });
     }
     const status = await child.status;
-    // Nothing of the run may outlive it (and hold the output pipes open).
+    stdinDone.abort();
+    ended = true;
+    ready.resolve(false);
+    // The processes started in the sandbox died with its pid namespace: collect their
+    // reports. Then nothing of the run may outlive it (and hold the output pipes open).
+    await Promise.all(processes);
     await cgroup.kill();
     await output;
     const durationMs = performance.now() - started;

@@ -430,12 +430,15 @@ describe("server wire protocol", () => {
     assert.equal((await call(b, "GET", "/v1/operations/nope")).status, 404);
   });
 
-  it("answers clear errors for what is not implemented", async () => {
+  it("answers clear errors for subprocesses of finished runs and unknown routes", async () => {
     const op = await run(b, { command: "true", disposable: true });
     const sub = await call(b, "POST", `/v1/operations/${op.uuid}/subprocesses`, {
       json: { command: "true" },
     });
-    assert.equal(sub.status, 501);
+    assert.deepEqual([sub.status, sub.body], [409, {
+      error: "operation is not running",
+      status: 409,
+    }]);
     const unknown = await call(b, "GET", "/v1/nothing");
     assert.equal(unknown.status, 404);
     assert.equal(typeof unknown.body.error, "string");

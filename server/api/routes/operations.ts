@@ -1,6 +1,9 @@
-/** `/v1/operations`: listing, status, cancel, events; subprocesses answer 501. */
-import { Hono } from "hono";
+/** `/v1/operations`: listing, status, cancel, events, and the processes of running instances. */
+import { type Context, Hono } from "hono";
+import { parseExecRequest, parseStdinInput, ProcessError, processResult } from "../../ops/mod.ts";
+import { parseSignal } from "../../sandbox/mod.ts";
 import { OPERATION_STATUSES, type OperationKind, type OperationStatus } from "../../store/mod.ts";
+import { readJson } from "../body.ts";
 import type { ApiContext } from "../context.ts";
 import { errorResponse, HttpError } from "../http_error.ts";
 import { flag, page, parseTime, timeWindow } from "../query.ts";
@@ -16,9 +19,39 @@ function intParam(value: string | undefined, name: string): number | undefined {
   return n;
 }
 
+/** The `:spid` of a process route. */
+function spidParam(c: Context): number {
+  const spid = intParam(c.req.param("spid"), "spid");
+  if (spid === undefined || spid < 0) throw new HttpError(400, "spid must be an integer >= 0");
+  return spid;
+}
+
+/** Runs an engine call, answering its {@linkcode ProcessError} with the error's status. */
+async function processCall<T>(call: () => T | Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof ProcessError) throw new HttpError(error.status, error.message);
+    throw error;
+  }
+}
+
 /**
  * Operation listing (a bare array, newest first), status, cancel (202; 409 when already
- * terminal) and the SSE event stream. Subprocess routes answer 501 until they exist.
+ * terminal), the SSE event stream, and the processes of a running instance:
+ *
+ * - `POST …/subprocesses` (`ExecSpec`) starts a process in the instance's sandbox: 201
+ *   `{"spid": N}` (N >= 2, increasing); 400 naming the invalid field; 404 unknown
+ *   operation; 409 `operation is not running` unless ASSIGNED or EXECUTING with its sandbox
+ *   up (an ASSIGNED one is waited for).
+ * - `GET …/subprocesses/{spid}`: its `InstanceResult` folded from its events (`exit_code`
+ *   and `signal` -1 while it runs); spid 1 is the main command; 404 unknown.
+ * - `DELETE …/subprocesses/{spid}?signal=NAME|NUMBER` (default `KILL`): signals the
+ *   process and its process group, 202; 409 once it has exited; 400 for spid 1 (cancel
+ *   the operation instead) or an unknown signal.
+ * - `POST …/subprocesses/{spid}/stdin` (`ClosableStreamRepr`, `close` default false):
+ *   writes to its stdin, 204 once the process's pipe took the bytes; 409 when the stdin is
+ *   closed or the process exited. Spid 1 works when the spawn's stdin had `close: false`.
  *
  * @example
  * ```ts
@@ -31,9 +64,6 @@ export function operationRoutes(ctx: ApiContext): Hono {
     const op = operations.get(uuid);
     if (!op) throw new HttpError(404, "operation not found");
     return op;
-  };
-  const notSupported = () => {
-    throw new HttpError(501, "subprocesses are not supported by this server yet");
   };
   return new Hono()
     .get("/operations", (c) => {
@@ -98,8 +128,39 @@ export function operationRoutes(ctx: ApiContext): Hono {
       if (op.kind !== "image_import") throw new HttpError(404, "not an image import operation");
       return c.json(operationJson(op, images));
     })
-    .post("/operations/:uuid/subprocesses", notSupported)
-    .get("/operations/:uuid/subprocesses/:spid", notSupported)
-    .delete("/operations/:uuid/subprocesses/:spid", notSupported)
-    .post("/operations/:uuid/subprocesses/:spid/stdin", notSupported);
+    .post("/operations/:uuid/subprocesses", async (c) => {
+      const op = get(c.req.param("uuid"));
+      const parsed = parseExecRequest(await readJson(c, ctx.maxBodyBytes), ctx.limits);
+      if (!parsed.ok) throw new HttpError(400, parsed.error);
+      const spid = await processCall(() => ctx.engine.exec(op.uuid, parsed.value));
+      return c.json({ spid }, 201, {
+        Location: `/v1/operations/${op.uuid}/subprocesses/${spid}`,
+      });
+    })
+    .get("/operations/:uuid/subprocesses/:spid", (c) => {
+      const op = get(c.req.param("uuid"));
+      const spid = spidParam(c);
+      const result = processResult(ctx.hub, op.uuid, spid);
+      if (!result) throw new HttpError(404, `no subprocess ${spid}`);
+      return c.json(result);
+    })
+    .delete("/operations/:uuid/subprocesses/:spid", async (c) => {
+      const op = get(c.req.param("uuid"));
+      const spid = spidParam(c);
+      const name = c.req.query("signal") || "KILL";
+      const signo = parseSignal(name);
+      if (signo === undefined) {
+        throw new HttpError(400, `signal: unknown signal ${JSON.stringify(name)}`);
+      }
+      await processCall(() => ctx.engine.signalProcess(op.uuid, spid, signo));
+      return c.body(null, 202);
+    })
+    .post("/operations/:uuid/subprocesses/:spid/stdin", async (c) => {
+      const op = get(c.req.param("uuid"));
+      const spid = spidParam(c);
+      const parsed = parseStdinInput(await readJson(c, ctx.maxBodyBytes));
+      if (!parsed.ok) throw new HttpError(400, parsed.error);
+      await processCall(() => ctx.engine.writeProcessStdin(op.uuid, spid, parsed.value));
+      return c.body(null, 204);
+    });
 }

@@ -1,0 +1,39 @@
+/** valibot pieces shared by the request schemas, and their error messages. */
+import * as v from "valibot";
+
+/** A non-negative integer. */
+export const uint = v.pipe(v.number(), v.integer(), v.minValue(0));
+
+/** An absolute path without NUL. */
+export const absolutePath = v.pipe(
+  v.string(),
+  v.check((p) => p.startsWith("/"), "must be an absolute path"),
+  v.check((p) => !p.includes("\0"), "must not contain NUL"),
+);
+
+/** `ClosableStreamRepr`: bytes as text or base64, and whether stdin closes after them. */
+export function closableStream(closeByDefault: boolean) {
+  return v.object({
+    value: v.string(),
+    encoding: v.nullish(v.string(), "ascii"),
+    close: v.nullish(v.boolean(), closeByDefault),
+  });
+}
+
+function issuePath(issue: v.BaseIssue<unknown>): string {
+  let path = "";
+  for (const item of issue.path ?? []) {
+    const key = (item as { key: unknown }).key;
+    if (typeof key === "number") path += `[${key}]`;
+    else if (typeof key === "string" && /^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+      path += path ? `.${key}` : key;
+    } else path += `[${JSON.stringify(key)}]`;
+  }
+  return path || "body";
+}
+
+/** The first issue of a failed parse as `field: message` (`body: ...` for the whole body). */
+export function issueMessage(issues: [v.BaseIssue<unknown>, ...v.BaseIssue<unknown>[]]): string {
+  const issue = issues[0];
+  return `${issuePath(issue)}: ${issue.received === "undefined" ? "required" : issue.message}`;
+}

@@ -1,0 +1,274 @@
+/**
+ * The processes of one instance operation beyond what the spawn describes: the main
+ * command's stdin when the spawn kept it open, and the subprocesses started in its sandbox.
+ */
+import {
+  type RunningSandbox,
+  SandboxError,
+  SandboxNotRunningError,
+  type SandboxProcess,
+} from "../sandbox/mod.ts";
+import type { EventHub } from "./event_hub.ts";
+import type { ExecRequest, StdinInput } from "./exec_request.ts";
+import { OutputCapture } from "./output_capture.ts";
+import type { SpawnRequest } from "./spawn_request.ts";
+import { processEnv, redactEnv } from "./_env.ts";
+import { StdinChannel } from "./_stdin_channel.ts";
+import { fromStreamRepr, toStreamRepr } from "./stream_repr.ts";
+
+/**
+ * A subprocess request that cannot be served; `status` is the HTTP status to answer with.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await engine.exec(uuid, request);
+ * } catch (error) {
+ *   if (error instanceof ProcessError) throw new HttpError(error.status, error.message);
+ * }
+ * ```
+ */
+export class ProcessError extends Error {
+  /** HTTP status (400, 404 or 409). */
+  readonly status: 400 | 404 | 409;
+
+  /** Builds the error. */
+  constructor(status: 400 | 404 | 409, message: string) {
+    super(message);
+    this.name = "ProcessError";
+    this.status = status;
+  }
+}
+
+/** What subprocesses take from the instance's main command unless their request says. */
+export interface InstanceDefaults {
+  /** The image's env with the spawn's on top (`PATH` and `HOME` defaults come per uid). */
+  env: Record<string, string>;
+  /** Working directory. */
+  cwd: string;
+  /** User id. */
+  uid: number;
+  /** Group id. */
+  gid: number;
+  /** `truncate_output_at`. */
+  truncateOutputAt: number;
+  /** The instance's time limit in seconds: a subprocess ends with the instance at the latest. */
+  timeout: number;
+}
+
+/** The message of a 409 when the instance cannot take processes. */
+export const NOT_RUNNING = "operation is not running";
+
+const MAIN = 1;
+
+interface Subprocess {
+  process: SandboxProcess;
+  stdin: StdinChannel | undefined;
+  exited: boolean;
+}
+
+/**
+ * Starts, signals and feeds the processes of one operation, recording their `spawn`,
+ * `stdout`/`stderr`, `truncated` and `exit` events under their spid (2, 3, ... in start
+ * order). Subprocesses can start once the sandbox is attached (`attach`) and until the
+ * table is closed (`close`), which waits for every started process's `exit` event.
+ *
+ * @example
+ * ```ts
+ * const table = new ProcessTable(uuid, hub, request.stdin);
+ * // once the sandbox runs:
+ * table.attach(sandbox, defaults);
+ * const spid = await table.exec(execRequest);
+ * await table.write(spid, { value: "hello\n", encoding: "ascii", close: true });
+ * ```
+ */
+export class ProcessTable {
+  readonly #uuid: string;
+  readonly #hub: EventHub;
+  readonly #mainStdin: StdinChannel | undefined;
+  readonly #subprocesses = new Map<number, Subprocess>();
+  readonly #sandbox = Promise.withResolvers<
+    { sandbox: RunningSandbox; defaults: InstanceDefaults } | null
+  >();
+  readonly #lifecycles = new Set<Promise<void>>();
+  #nextSpid = 2;
+  #closed: Promise<void> | undefined;
+
+  /**
+   * A table for operation `uuid`; a spawn `stdin` with `close: false` makes the main
+   * command's stdin live (see {@linkcode mainStdin}).
+   */
+  constructor(uuid: string, hub: EventHub, stdin: SpawnRequest["stdin"]) {
+    this.#uuid = uuid;
+    this.#hub = hub;
+    if (stdin && !stdin.close) this.#mainStdin = new StdinChannel(fromStreamRepr(stdin), false);
+  }
+
+  /** The main command's live stdin (its initial bytes, then what {@linkcode write} adds). */
+  get mainStdin(): ReadableStream<Uint8Array> | undefined {
+    return this.#mainStdin?.readable;
+  }
+
+  /** The sandbox runs: subprocesses may start, with these defaults. */
+  attach(sandbox: RunningSandbox, defaults: InstanceDefaults): void {
+    this.#sandbox.resolve({ sandbox, defaults });
+  }
+
+  /**
+   * Starts a subprocess (waiting for the sandbox when it is not attached yet) and resolves
+   * with its spid once it runs. Throws {@linkcode ProcessError} 409 when the instance ended
+   * or ends first, or cannot start it (the message says why).
+   */
+  async exec(request: ExecRequest): Promise<number> {
+    if (this.#closed) throw new ProcessError(409, NOT_RUNNING);
+    const recorded = Promise.withResolvers<void>();
+    this.#lifecycles.add(recorded.promise);
+    try {
+      return await this.#start(request, recorded.resolve);
+    } catch (error) {
+      recorded.resolve();
+      throw error;
+    }
+  }
+
+  async #start(request: ExecRequest, recorded: () => void): Promise<number> {
+    const attached = await this.#sandbox.promise;
+    if (!attached) throw new ProcessError(409, NOT_RUNNING);
+    const { sandbox, defaults } = attached;
+    const uid = request.uid ?? defaults.uid;
+    const gid = request.gid ?? defaults.gid;
+    const [command, args] = request.shell
+      ? ["/bin/sh", ["-c", request.command, ...request.args]]
+      : [request.command, request.args];
+    const env = processEnv(uid, defaults.env, request.env);
+    const cwd = request.cwd || defaults.cwd;
+    const truncateAt = request.truncate_output_at ?? defaults.truncateOutputAt;
+    const captures = {
+      stdout: new OutputCapture(truncateAt),
+      stderr: new OutputCapture(truncateAt),
+    };
+    const stdin = request.stdin
+      ? new StdinChannel(fromStreamRepr(request.stdin), request.stdin.close)
+      : undefined;
+    let spid = 0;
+    let process: SandboxProcess;
+    try {
+      process = await sandbox.exec({
+        command,
+        args,
+        env,
+        cwd,
+        uid,
+        gid,
+        stdin: stdin?.readable,
+        onSpawn: ({ pid }) => {
+          spid = this.#nextSpid++;
+          this.#hub.append(this.#uuid, "spawn", spid, {
+            pid,
+            command,
+            args,
+            shell: request.shell,
+            cwd,
+            uid,
+            gid,
+            timeout: defaults.timeout,
+            truncate_at: truncateAt,
+            env: redactEnv(env),
+          });
+        },
+        onOutput: (stream, chunk) => {
+          const kept = captures[stream].push(chunk);
+          if (kept) this.#hub.append(this.#uuid, stream, spid, toStreamRepr(kept));
+        },
+      });
+    } catch (error) {
+      stdin?.end();
+      if (error instanceof SandboxNotRunningError) throw new ProcessError(409, NOT_RUNNING);
+      // The instance cannot take it, e.g. at its pids limit.
+      if (error instanceof SandboxError) throw new ProcessError(409, error.message);
+      throw error;
+    }
+    const entry: Subprocess = { process, stdin, exited: false };
+    this.#subprocesses.set(spid, entry);
+    process.exited.then((exit) => {
+      entry.exited = true;
+      stdin?.end();
+      for (const [name, capture] of Object.entries(captures)) {
+        if (!capture.truncated) continue;
+        this.#hub.append(this.#uuid, "truncated", spid, {
+          stream: name,
+          bytes_emitted: capture.emitted,
+          bytes_dropped: capture.dropped,
+        });
+      }
+      this.#hub.append(this.#uuid, "exit", spid, {
+        pid: exit.pid,
+        code: exit.exitCode,
+        signal: exit.signal,
+        core_dump: exit.coreDump,
+        timed_out: false,
+        duration_ms: Math.round(exit.durationMs),
+        resources: exit.resources,
+      });
+      recorded();
+    });
+    return spid;
+  }
+
+  /**
+   * Sends signal `signo` to subprocess `spid` (and its process group). Throws
+   * {@linkcode ProcessError}: 400 for the main command (cancel the operation instead), 404
+   * for an unknown spid, 409 when it has exited.
+   */
+  signal(spid: number, signo: number): void {
+    if (spid === MAIN) {
+      throw new ProcessError(400, "spid 1 is the main command: cancel the operation to stop it");
+    }
+    const entry = this.#subprocesses.get(spid);
+    if (!entry) throw new ProcessError(404, `no subprocess ${spid}`);
+    if (entry.exited || !entry.process.kill(signo)) {
+      throw new ProcessError(409, `subprocess ${spid} has already exited`);
+    }
+  }
+
+  /**
+   * Writes to the stdin of process `spid` (1, the main command, when its stdin was kept
+   * open), then closes it when `input.close`; resolves once the process's pipe took the
+   * bytes. Throws {@linkcode ProcessError}: 404 for an unknown spid, 409 when the process
+   * exited or its stdin is closed (or was never open).
+   */
+  async write(spid: number, input: StdinInput): Promise<void> {
+    const entry = this.#subprocesses.get(spid);
+    if (spid !== MAIN && !entry) throw new ProcessError(404, `no subprocess ${spid}`);
+    if (entry?.exited) throw new ProcessError(409, `subprocess ${spid} has already exited`);
+    const channel = entry ? entry.stdin : this.#mainStdin;
+    if (!channel || channel.closed) {
+      throw new ProcessError(
+        409,
+        `the stdin of process ${spid} is closed` +
+          (channel ? "" : ' (start it with stdin {"value": "", "close": false} to keep it open)'),
+      );
+    }
+    try {
+      await channel.write(fromStreamRepr(input), input.close);
+    } catch {
+      throw new ProcessError(
+        409,
+        `the stdin of process ${spid} is closed: the process exited or closed it`,
+      );
+    }
+  }
+
+  /**
+   * Takes no more subprocesses, ends the main command's stdin and resolves once every
+   * started subprocess has its `exit` event (call it when the run has ended).
+   */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      this.#sandbox.resolve(null);
+      this.#mainStdin?.end();
+      await Promise.all(this.#lifecycles);
+    })();
+    return this.#closed;
+  }
+}
