@@ -6,49 +6,11 @@ import {
   PathNotUsableError,
 } from "./errors.ts";
 import { LayeredView, type Node } from "./layered_view.ts";
+import type { DirectoryList, FileItem } from "../../src/wire/types.ts";
 import { BLOCK, encodeHeader, END_OF_ARCHIVE, padding, type TarType } from "./_tar.ts";
 
-/** A directory entry as the wire's `FileItem` describes it (all 15 fields). */
-export interface FileItem {
-  /** Entry name relative to the listed directory (for `stat`, the last path component). */
-  path: string;
-  /** Size in bytes (`st_size`). */
-  size: number;
-  /** User name from the image's `/etc/passwd`, else the uid. */
-  owner: string | number;
-  /** Group name from the image's `/etc/group`, else the gid. */
-  group: string | number;
-  /** Owner's numeric id. */
-  uid: number;
-  /** Group's numeric id. */
-  gid: number;
-  /** Full `st_mode`, e.g. `33188` (`0o100644`). */
-  mode: number;
-  /** Modification time, unix seconds. */
-  mtime: number;
-  /** Hard links to the entry (in its layer). */
-  nlink: number;
-  /** A directory. */
-  is_dir: boolean;
-  /** A regular file. */
-  is_regular: boolean;
-  /** A symbolic link (not followed). */
-  is_symlink: boolean;
-  /** A unix socket. */
-  is_socket: boolean;
-  /** A named pipe. */
-  is_fifo: boolean;
-  /** Symlink target, `""` if not a symlink. */
-  symlink_to: string;
-}
-
-/** A directory listing (the wire's `DirectoryList`). */
-export interface DirectoryList {
-  /** The directory as requested. */
-  path: string;
-  /** Its entries, sorted by name. */
-  files: FileItem[];
-}
+// The wire's shapes (wire protocol 3), shared with the client so the two cannot drift apart.
+export type { DirectoryList, FileItem } from "../../src/wire/types.ts";
 
 interface Names {
   users: Map<number, string>;

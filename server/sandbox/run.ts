@@ -5,6 +5,7 @@
  * as pid 1 that starts the command without any privilege and reports its exit and rusage.
  * While the command runs, more processes can join the sandbox (`RunningSandbox`).
  */
+import type { EventResources } from "../../src/wire/events.ts";
 import { dirname } from "node:path";
 import { cgroupControllers, createRunCgroup } from "./_cgroups.ts";
 import { SandboxError, SandboxNotRunningError, SandboxUnsupportedError } from "./errors.ts";
@@ -85,39 +86,11 @@ export interface SandboxSpec {
   onSpawn?(info: { pid: number; startedAt: Date; sandbox: RunningSandbox }): void;
 }
 
-/** Resource usage of the command (its own and its waited-for descendants'), as wait4 gives it. */
-export interface SandboxResources {
-  /** CPU time in user mode, microseconds. */
-  user_time_us: number;
-  /** CPU time in kernel mode, microseconds. */
-  sys_time_us: number;
-  /** Peak resident set size, KiB. */
-  max_rss_kb: number;
-  /** Integral shared memory size (`ru_ixrss`; 0 on Linux). */
-  shared_memory: number;
-  /** Integral unshared data and stack size (`ru_idrss + ru_isrss`; 0 on Linux). */
-  unshared_memory: number;
-  /** Swaps (`ru_nswap`; 0 on Linux). */
-  swaps: number;
-  /** Page faults served without I/O. */
-  minor_faults: number;
-  /** Page faults that needed I/O. */
-  major_faults: number;
-  /** Context switches while waiting for a resource. */
-  voluntary_ctx_switches: number;
-  /** Context switches forced by the scheduler. */
-  involuntary_ctx_switches: number;
-  /** Filesystem reads (512-byte blocks). */
-  block_input_ops: number;
-  /** Filesystem writes (512-byte blocks). */
-  block_output_ops: number;
-  /** IPC messages sent (`ru_msgsnd`; 0 on Linux). */
-  ipc_msgs_sent: number;
-  /** IPC messages received (`ru_msgrcv`; 0 on Linux). */
-  ipc_msgs_received: number;
-  /** Signals received (`ru_nsignals`; 0 on Linux). */
-  signals_received: number;
-}
+/**
+ * Resource usage of the command (its own and its waited-for descendants'), as wait4 gives it:
+ * exactly the `resources` of an `exit` event (wire protocol 5.4).
+ */
+export type SandboxResources = EventResources;
 
 /** How the command ended. */
 export interface SandboxResult {
