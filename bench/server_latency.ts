@@ -2,27 +2,9 @@
 // completion event over HTTP, against a bare `bwrap ... true` on the same machine.
 //   deno run -A bench/server_latency.ts [ROUNDS]
 import { startBackend } from "../tests/server/_backend.ts";
-import { median, runToCompletion, time } from "./server_util.ts";
+import { bareBwrap, median, runToCompletion, time } from "./server_util.ts";
 
 const rounds = Math.max(5, Number(Deno.args[0] ?? 15));
-
-async function bareBwrap(): Promise<void> {
-  const { code } = await new Deno.Command("bwrap", {
-    args: [
-      "--unshare-all",
-      "--die-with-parent",
-      "--ro-bind",
-      "/",
-      "/",
-      "--proc",
-      "/proc",
-      "--dev",
-      "/dev",
-      "true",
-    ],
-  }).output();
-  if (code !== 0) throw new Error(`bwrap exited ${code}`);
-}
 
 const backend = await startBackend();
 try {

@@ -3,29 +3,11 @@
 // count; the baseline is 16 concurrent bare `bwrap ... true` loops.
 //   deno run -A bench/server_throughput.ts [ROUNDS] [RUNS_PER_ROUND]
 import { startBackend } from "../tests/server/_backend.ts";
-import { median, runToCompletion } from "./server_util.ts";
+import { bareBwrap, median, runToCompletion } from "./server_util.ts";
 
 const CLIENTS = 16;
 const rounds = Math.max(5, Number(Deno.args[0] ?? 5));
 const perRound = Number(Deno.args[1] ?? 160);
-
-async function bareBwrap(): Promise<void> {
-  const { code } = await new Deno.Command("bwrap", {
-    args: [
-      "--unshare-all",
-      "--die-with-parent",
-      "--ro-bind",
-      "/",
-      "/",
-      "--proc",
-      "/proc",
-      "--dev",
-      "/dev",
-      "true",
-    ],
-  }).output();
-  if (code !== 0) throw new Error(`bwrap exited ${code}`);
-}
 
 async function round(job: () => Promise<void>): Promise<{ rate: number; errors: number }> {
   let next = 0;

@@ -37,3 +37,22 @@ export async function runToCompletion(b: Backend, body: Record<string, unknown>)
   const { data } = JSON.parse(completion[1]);
   if (data.status !== "SUCCESS") throw new Error(`run ${uuid}: ${data.status} ${data.error}`);
 }
+
+/** The baseline: a bare `bwrap` sandbox (every namespace, read-only host root) running `true`. */
+export async function bareBwrap(): Promise<void> {
+  const { code } = await new Deno.Command("bwrap", {
+    args: [
+      "--unshare-all",
+      "--die-with-parent",
+      "--ro-bind",
+      "/",
+      "/",
+      "--proc",
+      "/proc",
+      "--dev",
+      "/dev",
+      "true",
+    ],
+  }).output();
+  if (code !== 0) throw new Error(`bwrap exited ${code}`);
+}
