@@ -17,6 +17,8 @@ command -v htpasswd >/dev/null || missing+=(apache2-utils)
 command -v openssl >/dev/null || missing+=(openssl)
 # Grep tests compare the backend with ripgrep on the same files.
 command -v rg >/dev/null || missing+=(ripgrep)
+# Browser tests: Debian's Chromium, driven by playwright-core from npm (no browser download).
+command -v chromium >/dev/null || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
     echo "setup: installing ${missing[*]}"

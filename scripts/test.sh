@@ -91,6 +91,10 @@ if wanted sdk && has_tests "tests/sdk/*.test.ts"; then
   run_suite "sdk (bun)" bun bun test --timeout 120000 tests/sdk/
   run_suite "sdk (node)" node node --import tsx --test --test-reporter=tap tests/sdk/*.test.ts
 fi
+if wanted browser && has_tests "tests/browser/*.test.ts"; then
+  run_suite "browser (node + chromium)" node node --import tsx --test --test-reporter=tap \
+    tests/browser/*.test.ts
+fi
 if wanted gateway && has_tests "tests/gateway/*.test.ts"; then
   pieces=(tests/gateway/pieces.test.ts tests/gateway/app.test.ts)
   run_suite "gateway (deno)" deno deno test -A --no-check "${pieces[@]}" tests/gateway/deno.test.ts

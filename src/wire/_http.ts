@@ -174,7 +174,8 @@ export class Http {
         const res = await config.fetch(url, this.#init(spec, signal));
         if (streaming) timer.clear();
         const passed = res.ok || spec.pass?.includes(res.status) ||
-          (spec.manualRedirect === true && res.status >= 300 && res.status < 400);
+          (spec.manualRedirect === true &&
+            ((res.status >= 300 && res.status < 400) || res.type === "opaqueredirect"));
         if (passed) return await read(res);
         failure = await errorFromResponse(res, spec.method, url);
       } catch (error) {

@@ -919,26 +919,37 @@ export class ContreeClient {
    * const uuid = await client.findImageByTag("busybox:latest");
    * ```
    */
-  findImageByTag(tag: string, opts?: RequestOptions): Promise<string> {
+  async findImageByTag(tag: string, opts?: RequestOptions): Promise<string> {
     const spec: RequestSpec = {
       method: "GET",
       path: "/inspect/",
       query: { tag },
       manualRedirect: true,
     };
-    return this.#http.send(spec, opts, async (res) => {
+    const fromLocation = await this.#http.send(spec, opts, async (res) => {
       await res.body?.cancel();
+      // Browsers hide a redirect's Location from scripts (an "opaqueredirect" response).
+      if (res.type === "opaqueredirect") return null;
       const location = res.status >= 300 && res.status < 400 ? res.headers.get("location") : null;
-      const uuid = location === null ? "" : lastSegment(location);
-      if (uuid === "") {
-        throw new ResponseValidationError(
-          "Location",
-          "expected a redirect to the image",
-          `GET /inspect/?tag=${tag}`,
-        );
-      }
-      return uuid;
+      return location === null ? "" : lastSegment(location);
     });
+    // There, follow the redirect instead and read the image's URL, as the JS client does.
+    const uuid = fromLocation ?? await this.#http.send(
+      { ...spec, manualRedirect: false },
+      opts,
+      async (res) => {
+        await res.body?.cancel();
+        return lastSegment(new URL(res.url).pathname);
+      },
+    );
+    if (uuid === "") {
+      throw new ResponseValidationError(
+        "Location",
+        "expected a redirect to the image",
+        `GET /inspect/?tag=${tag}`,
+      );
+    }
+    return uuid;
   }
 
   #inspect(uuid: string, rest: string): string {
