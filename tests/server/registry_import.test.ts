@@ -427,20 +427,29 @@ describe("an import killed mid-way", () => {
       const mod = new URL("../../server/registry/mod.ts", import.meta.url).href;
       const layerStoreMod = new URL("../../server/images/layer_store.ts", import.meta.url).href;
       const script = `${s.dataDir}/child.ts`;
-      // The child freezes (synchronously, mid-stream) once the big layer flows, then is killed.
+      // The child freezes (synchronously, mid-stream) once the big layer flows and the small
+      // one is stored, then is killed.
       await Deno.writeTextFile(
         script,
         `import { ImportCache, importFromRegistry } from ${JSON.stringify(mod)};
 import { LayerStore } from ${JSON.stringify(layerStoreMod)};
 const layerStore = new LayerStore(${JSON.stringify(s.dataDir)});
 const cache = new ImportCache(${JSON.stringify(`${s.dataDir}/imports`)});
+let smallStored = false;
+let bigStored = false;
+let bigReceived = 0;
 await importFromRegistry({
   reference: "docker://${registry.host}/kill/app:1",
   insecureRegistries: ["127.0.0.1"],
   layerStore,
   cache,
   onProgress: (event) => {
-    if (event.kind === "layer" && event.index === 1 && event.received > (4 << 20)) {
+    if (event.kind !== "layer") return;
+    if (event.index === 0 && event.state !== "downloading") smallStored = true;
+    if (event.index === 1 && event.state === "downloading") bigReceived = event.received;
+    if (event.index === 1 && event.state !== "downloading") bigStored = true;
+    // Layers are fetched in parallel: freeze only once the small one is stored for good.
+    if (smallStored && !bigStored && bigReceived > (4 << 20)) {
       Deno.writeTextFileSync(${JSON.stringify(marker)}, "");
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60_000);
     }
