@@ -2,37 +2,12 @@
 // on the page's global object. The test calls it through Playwright with the backend URL and
 // token; it drives the high-level SDK (`Contree`) and answers the outcome of each step as JSON.
 import { Contree, type ContreeImage } from "../../mod.ts";
+import { abortMidRun } from "../_sdk_smoke.ts";
 
 /** What the test passes to `contreeSmoke`. */
 export interface SmokeArgs {
   baseUrl: string;
   token: string;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls until the operation leaves PENDING/ASSIGNED (no timing assertion: it just waits). */
-async function executing(contree: Contree, uuid: string): Promise<string> {
-  for (;;) {
-    const { status } = await contree.api.getOperation(uuid);
-    if (status !== "PENDING" && status !== "ASSIGNED") return status;
-    await sleep(50);
-  }
-}
-
-async function abortMidRun(contree: Contree, busybox: ContreeImage) {
-  const controller = new AbortController();
-  const started = busybox.run({ shell: "sleep 30", signal: controller.signal }).start();
-  const uuid = await started.whenSpawned();
-  const before = await executing(contree, uuid);
-  controller.abort();
-  let rejection: string | null = null;
-  try {
-    await started.wait();
-  } catch (error) {
-    rejection = error instanceof Error ? error.name : String(error);
-  }
-  return { uuid, before, rejection, state: started.state };
 }
 
 /**

@@ -1,30 +1,11 @@
 // A Worker that drives the high-level SDK (`Contree`) against the real local backend; bundled
 // by esbuild in sdk.test.ts. Each step's outcome goes into the JSON answer for the test to check.
-import { Contree, type ContreeImage } from "../../mod.ts";
+import { Contree } from "../../mod.ts";
+import { abortMidRun, pollStatus } from "../_sdk_smoke.ts";
 
 interface Env {
   BASE_URL: string;
   TOKEN: string;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls until the operation leaves PENDING/ASSIGNED (no timing assertion: it just waits). */
-async function executing(contree: Contree, uuid: string): Promise<string> {
-  for (;;) {
-    const { status } = await contree.api.getOperation(uuid);
-    if (status !== "PENDING" && status !== "ASSIGNED") return status;
-    await sleep(50);
-  }
-}
-
-/** Polls until the operation is terminal and gives its status. */
-async function terminal(contree: Contree, uuid: string): Promise<string> {
-  for (;;) {
-    const { status } = await contree.api.getOperation(uuid);
-    if (status === "SUCCESS" || status === "FAILED" || status === "CANCELLED") return status;
-    await sleep(50);
-  }
 }
 
 async function streamed(stream: ReadableStream<Uint8Array>): Promise<[string, number]> {
@@ -36,21 +17,6 @@ async function streamed(stream: ReadableStream<Uint8Array>): Promise<[string, nu
     text += decoder.decode(chunk, { stream: true });
   }
   return [text + decoder.decode(), chunks];
-}
-
-async function abortMidRun(contree: Contree, busybox: ContreeImage) {
-  const controller = new AbortController();
-  const started = busybox.run({ shell: "sleep 30", signal: controller.signal }).start();
-  const uuid = await started.whenSpawned();
-  const before = await executing(contree, uuid);
-  controller.abort();
-  let rejection: string | null = null;
-  try {
-    await started.wait();
-  } catch (error) {
-    rejection = error instanceof Error ? error.name : String(error);
-  }
-  return { uuid, before, rejection, state: started.state, status: await terminal(contree, uuid) };
 }
 
 export default {
@@ -78,7 +44,10 @@ export default {
       await session.rollback(1);
       const afterRollback = await session.readText("/v");
 
-      const abort = await abortMidRun(contree, busybox);
+      const aborted = await abortMidRun(contree, busybox);
+      const terminal = ["SUCCESS", "FAILED", "CANCELLED"];
+      const status = await pollStatus(contree, aborted.uuid, (s) => terminal.includes(s));
+      const abort = { ...aborted, status };
 
       return Response.json({
         busybox: { uuid: busybox.uuid },
