@@ -117,6 +117,18 @@ async function errorFromResponse(res: Response, method: string, url: string) {
 }
 
 /** Sends requests with the client's headers, timeout and retry policy. */
+const RESPONSE = Symbol("response");
+
+/**
+ * Makes the body hold its Response. Deno hangs a fetch's abort on the Response object: once
+ * only the body is kept, a garbage collection unhooks the signal and aborting it no longer
+ * ends the transfer (a stream left open until the peer closes it).
+ */
+function bodyKeepsResponse(res: Response): Response {
+  if (res.body) Object.defineProperty(res.body, RESPONSE, { value: res });
+  return res;
+}
+
 export class Http {
   readonly #config: HttpConfig;
 
@@ -147,7 +159,7 @@ export class Http {
    * the body, so aborting it cancels the transfer at once.
    */
   stream(spec: RequestSpec, opts: RequestOptions | undefined): Promise<Response> {
-    return this.#run(spec, opts, (res) => Promise.resolve(res), true);
+    return this.#run(spec, opts, (res) => Promise.resolve(bodyKeepsResponse(res)), true);
   }
 
   async #run<T>(
