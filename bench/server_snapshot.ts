@@ -28,7 +28,7 @@ async function runOnce(
   command: string[],
   disposable: boolean,
 ): Promise<void> {
-  const ws = await store.createWorkspace();
+  const ws = store.createWorkspace();
   const result = await runSandbox({
     layers: layers.map((id) => store.path(id)),
     command: command[0],
@@ -60,7 +60,7 @@ try {
   const base = await store.importRootfs(rootfs);
 
   // A 1 GiB image: 1024 files of 1 MiB in 32 directories, written by a sandboxed run.
-  const ws = await store.createWorkspace();
+  const ws = store.createWorkspace();
   const fill = await runSandbox({
     layers: [store.path(base)],
     command: "/bin/sh",

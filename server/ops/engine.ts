@@ -9,7 +9,8 @@ import {
   maskImportRequest,
   parseImageReference,
 } from "../registry/mod.ts";
-import { runSandbox, type SandboxFile, type SandboxResult } from "../sandbox/run.ts";
+import { LauncherPool } from "../sandbox/launcher_pool.ts";
+import { defaultLimits, runSandbox, type SandboxFile, type SandboxResult } from "../sandbox/run.ts";
 import {
   type ImageRecord,
   isoTime,
@@ -66,6 +67,8 @@ const RESTARTED = "server restarted while the operation was running";
 /** Seconds an import may take when its request names no `timeout`. */
 const DEFAULT_IMPORT_TIMEOUT = 600;
 const STOPPED = "server stopped while the operation was running";
+/** Sandbox launchers kept ready for the next runs (see `LauncherPool`). */
+const WARM_LAUNCHERS = 2;
 
 interface Prepared {
   image: ImageRecord;
@@ -110,6 +113,7 @@ function errorMessage(error: unknown): string {
  * ```
  */
 export class OperationEngine {
+  readonly #launchers: LauncherPool;
   readonly #store: Store;
   readonly #hub: EventHub;
   readonly #layers: LayerStore;
@@ -131,6 +135,10 @@ export class OperationEngine {
     this.#maxConcurrent = options.maxConcurrent;
     this.#maxQueue = options.maxQueue;
     this.#imports = options.imports;
+    this.#launchers = new LauncherPool(
+      Math.min(WARM_LAUNCHERS, options.maxConcurrent),
+      defaultLimits,
+    );
   }
 
   /** Operations currently executing. */
@@ -323,6 +331,7 @@ export class OperationEngine {
     const running = [...this.#running.values()];
     for (const run of running) run.abort.abort();
     await Promise.all(running.map((run) => run.done));
+    await this.#launchers.close();
     this.#hub.flushAll();
   }
 
@@ -412,7 +421,7 @@ export class OperationEngine {
     const outcome: Outcome = { ...this.#emptyOutcome("FAILED", null), stdout, stderr };
     let workspace: { id: string; upperDir: string; workDir: string } | undefined;
     try {
-      workspace = await this.#layers.createWorkspace();
+      workspace = this.#layers.createWorkspace();
       const result = await runSandbox({
         layers: image.layers.map((id) => this.#layers.path(id)),
         command,
@@ -429,6 +438,7 @@ export class OperationEngine {
         upperDir: workspace.upperDir,
         workDir: workspace.workDir,
         signal,
+        launchers: this.#launchers,
         onSpawn: ({ pid, sandbox }) => {
           this.#store.operations.update(uuid, { status: "EXECUTING" });
           spawnEvent(pid);

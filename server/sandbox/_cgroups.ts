@@ -28,6 +28,8 @@ export interface CgroupLimits {
 export interface RunCgroup {
   /** One directory per controller hierarchy. */
   dirs: string[];
+  /** Applies `limits` (replacing the current ones). */
+  limit(limits: CgroupLimits): Promise<void>;
   /** Kills every process in them, including any that escaped the sandbox's pid namespace. */
   kill(): Promise<void>;
   /** Kills whatever is left in them and removes them. */
@@ -144,9 +146,27 @@ export async function createRunCgroup(limits: CgroupLimits): Promise<RunCgroup> 
   const missing = CONTROLLERS.filter((c) => !hierarchies.has(c)).map((c) => `cgroup ${c}`);
   if (missing.length > 0) throw new SandboxUnsupportedError(missing);
   const name = `${PREFIX}${Deno.pid}-${++counter}`;
-  const dirs = new Map<string, string>();
+  const dirs = new Map<Controller, string>();
   const cgroup: RunCgroup = {
     dirs: [],
+    async limit(limits) {
+      for (const controller of CONTROLLERS) {
+        const dir = dirs.get(controller)!;
+        const write = (file: string, value: number) =>
+          Deno.writeTextFile(`${dir}/${file}`, `${value}`);
+        if (controller === "pids") {
+          await write("pids.max", limits.pids);
+        } else if (hierarchies.get(controller)!.version === 1) {
+          await write("memory.limit_in_bytes", limits.memoryBytes);
+          if (await exists(`${dir}/memory.memsw.limit_in_bytes`)) {
+            await write("memory.memsw.limit_in_bytes", limits.memoryBytes);
+          }
+        } else {
+          await write("memory.max", limits.memoryBytes);
+          if (await exists(`${dir}/memory.swap.max`)) await write("memory.swap.max", 0);
+        }
+      }
+    },
     async kill() {
       // Killing the sandbox's pid 1 takes its whole pid namespace at once, so a few rounds
       // suffice even against a fork bomb.
@@ -173,29 +193,19 @@ export async function createRunCgroup(limits: CgroupLimits): Promise<RunCgroup> 
     },
   };
   try {
+    const byBase = new Map<string, string>();
     for (const controller of CONTROLLERS) {
-      const { version, base } = hierarchies.get(controller)!;
-      let dir = dirs.get(base);
+      const { base } = hierarchies.get(controller)!;
+      let dir = byBase.get(base);
       if (dir === undefined) {
         dir = `${base}/${name}`;
         await Deno.mkdir(dir);
-        dirs.set(base, dir);
+        byBase.set(base, dir);
         cgroup.dirs.push(dir);
       }
-      const write = (file: string, value: number) =>
-        Deno.writeTextFile(`${dir}/${file}`, `${value}`);
-      if (controller === "pids") {
-        await write("pids.max", limits.pids);
-      } else if (version === 1) {
-        await write("memory.limit_in_bytes", limits.memoryBytes);
-        if (await exists(`${dir}/memory.memsw.limit_in_bytes`)) {
-          await write("memory.memsw.limit_in_bytes", limits.memoryBytes);
-        }
-      } else {
-        await write("memory.max", limits.memoryBytes);
-        if (await exists(`${dir}/memory.swap.max`)) await write("memory.swap.max", 0);
-      }
+      dirs.set(controller, dir);
     }
+    await cgroup.limit(limits);
   } catch (error) {
     await cgroup.remove();
     throw error;

@@ -74,31 +74,64 @@ static const char *option_value(int argc, char **argv, int *i) {
 
 /* ---------------------------------------------------------------- launch */
 
+/* Reads exactly `len` bytes from fd 0; false at EOF or on error. */
+static int read_exactly(char *buf, size_t len) {
+  for (size_t got = 0; got < len;) {
+    ssize_t n = read(STDIN_FILENO, buf + got, len - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return 0;
+    got += (size_t)n;
+  }
+  return 1;
+}
+
 /*
- * launch --report FILE --root DIR --lower L --upper DIR --work DIR --merged DIR
- *        --bwrap-args FILE [--cgroup DIR]... -- BWRAP [ARGS...]
- * Lower layer names are relative to --root (overlay's option string is one page long).
+ * The run's arguments, sent on stdin once the run is known: 8 hex digits giving the length,
+ * then NUL-terminated strings. Returns them as an argv (NULL-terminated, count in *count);
+ * exits quietly at EOF (the launcher was never used).
+ */
+static char **read_run_args(int *count) {
+  char header[9] = {0};
+  if (!read_exactly(header, 8)) exit(EXIT_SETUP);
+  char *end;
+  unsigned long len = strtoul(header, &end, 16);
+  if (end != header + 8 || len == 0 || len > (1u << 20)) usage("launch: bad run arguments");
+  char *data = malloc(len);
+  if (!data) fail("malloc", NULL);
+  if (!read_exactly(data, len)) exit(EXIT_SETUP);
+  if (data[len - 1] != '\0') usage("launch: bad run arguments");
+  int n = 0;
+  for (unsigned long k = 0; k < len; k++) n += data[k] == '\0';
+  char **args = calloc((size_t)n + 1, sizeof *args);
+  if (!args) fail("calloc", NULL);
+  for (int k = 0, at = 0; k < n; k++) {
+    args[k] = data + at;
+    at += (int)strlen(data + at) + 1;
+  }
+  *count = n;
+  return args;
+}
+
+/*
+ * launch [--cgroup DIR]...
+ * then, on stdin: --report FILE --root DIR --lower L --upper DIR --work DIR --merged DIR
+ *                 --bwrap-args FILE [--null-stdin] -- BWRAP [ARGS...]
+ * Joins the cgroups first and only then waits for the run, so that a launcher can be started
+ * ahead of time: moving a process into a cgroup v1 waits for an RCU grace period (several
+ * milliseconds), which a warm launcher has already paid. Lower layer names are relative to
+ * --root (overlay's option string is one page long). With --null-stdin the rest of stdin is
+ * replaced by /dev/null.
  */
 static int cmd_launch(int argc, char **argv) {
   const char *report = NULL, *root = NULL, *lower = NULL, *upper = NULL, *work = NULL;
   const char *merged = NULL, *args_file = NULL;
   const char *cgroups[8];
-  int ncgroups = 0, i;
-  for (i = 2; i < argc && strcmp(argv[i], "--") != 0; i++) {
+  int ncgroups = 0, null_stdin = 0, i;
+  for (i = 2; i < argc; i++) {
     const char *name = argv[i];
     const char *value = option_value(argc, argv, &i);
-    if (!strcmp(name, "--report")) report = value;
-    else if (!strcmp(name, "--root")) root = value;
-    else if (!strcmp(name, "--lower")) lower = value;
-    else if (!strcmp(name, "--upper")) upper = value;
-    else if (!strcmp(name, "--work")) work = value;
-    else if (!strcmp(name, "--merged")) merged = value;
-    else if (!strcmp(name, "--bwrap-args")) args_file = value;
-    else if (!strcmp(name, "--cgroup") && ncgroups < 8) cgroups[ncgroups++] = value;
+    if (!strcmp(name, "--cgroup") && ncgroups < 8) cgroups[ncgroups++] = value;
     else usage("launch: unknown option");
-  }
-  if (!report || !root || !lower || !upper || !work || !merged || !args_file || i + 1 >= argc) {
-    usage("launch: missing option or command");
   }
 
   /* This launcher dies with the server, whenever the server dies. */
@@ -113,6 +146,36 @@ static int cmd_launch(int argc, char **argv) {
     char path[4096];
     snprintf(path, sizeof path, "%s/cgroup.procs", cgroups[c]);
     write_file(path, pid);
+  }
+
+  int run_argc;
+  char **run_argv = read_run_args(&run_argc);
+  for (i = 0; i < run_argc && strcmp(run_argv[i], "--") != 0; i++) {
+    const char *name = run_argv[i];
+    if (!strcmp(name, "--null-stdin")) {
+      null_stdin = 1;
+      continue;
+    }
+    const char *value = option_value(run_argc, run_argv, &i);
+    if (!strcmp(name, "--report")) report = value;
+    else if (!strcmp(name, "--root")) root = value;
+    else if (!strcmp(name, "--lower")) lower = value;
+    else if (!strcmp(name, "--upper")) upper = value;
+    else if (!strcmp(name, "--work")) work = value;
+    else if (!strcmp(name, "--merged")) merged = value;
+    else if (!strcmp(name, "--bwrap-args")) args_file = value;
+    else usage("launch: unknown option");
+  }
+  if (!report || !root || !lower || !upper || !work || !merged || !args_file ||
+      i + 1 >= run_argc) {
+    usage("launch: missing option or command");
+  }
+  argc = run_argc;
+  argv = run_argv;
+  if (null_stdin) {
+    int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (devnull < 0 || dup2(devnull, STDIN_FILENO) < 0) fail("open", "/dev/null");
+    close(devnull);
   }
   /*
    * A private mount namespace: the overlay vanishes with the last process of the run. A pid

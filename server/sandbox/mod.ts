@@ -15,5 +15,6 @@
 export * from "./errors.ts";
 export * from "./exec.ts";
 export * from "./helper.ts";
+export { type Launcher, LauncherPool } from "./launcher_pool.ts";
 export * from "./run.ts";
 export * from "./signals.ts";

@@ -7,11 +7,12 @@
  */
 import type { EventResources } from "../../src/wire/events.ts";
 import { dirname } from "node:path";
-import { cgroupControllers, createRunCgroup } from "./_cgroups.ts";
+import { cgroupControllers, type RunCgroup } from "./_cgroups.ts";
 import { SandboxError, SandboxNotRunningError, SandboxUnsupportedError } from "./errors.ts";
 import type { RunningSandbox, SandboxProcess } from "./exec.ts";
 import { startProcess } from "./_exec.ts";
 import { helperPath } from "./helper.ts";
+import { type LauncherPool, sendRunArgs, startLauncher } from "./launcher_pool.ts";
 import { pump, readHeader } from "./_pipes.ts";
 import { placeFiles } from "./_place_files.ts";
 import { readReport, ZERO_RESOURCES } from "./_report.ts";
@@ -71,6 +72,8 @@ export interface SandboxSpec {
   network: boolean;
   /** Defaults: {@linkcode defaultLimits}. */
   limits?: SandboxLimits;
+  /** Where warm launchers come from (see {@linkcode LauncherPool}); else one is started. */
+  launchers?: LauncherPool;
   /** From `LayerStore.createWorkspace()`: the run's changes land in `upperDir`. */
   upperDir: string;
   /** From `LayerStore.createWorkspace()`: overlayfs' scratch directory. */
@@ -233,7 +236,7 @@ function envArgs(env: Record<string, string>): Uint8Array<ArrayBuffer> {
  *
  * @example
  * ```ts
- * const ws = await store.createWorkspace();
+ * const ws = store.createWorkspace();
  * const result = await runSandbox({
  *   layers: image.layers.map((id) => store.path(id)),
  *   command: "/bin/sh", args: ["-c", "echo hi > /greeting"],
@@ -251,25 +254,27 @@ export async function runSandbox(spec: SandboxSpec): Promise<SandboxResult> {
   await placeFiles(spec.layers, spec.upperDir, spec.files);
   const { root, lower } = lowerDirs(skeleton, spec.layers);
   const defaults = defaultLimits();
-  const cgroup = await createRunCgroup({
+  const limits = {
     memoryBytes: spec.limits?.memoryBytes ?? defaults.memoryBytes,
     pids: spec.limits?.pids ?? defaults.pids,
-  });
-  let scratch: string | undefined;
+  };
+  // Small synchronous steps: each async file call would cost a thread-pool round trip.
+  const dir = Deno.makeTempDirSync({ dir: dirname(spec.upperDir), prefix: ".run-" });
+  let taken: RunCgroup | undefined;
   try {
-    const dir = await Deno.makeTempDir({ dir: dirname(spec.upperDir), prefix: ".run-" });
-    scratch = dir;
     const merged = `${dir}/m`;
     const reportPath = `${dir}/report`;
     const argsPath = `${dir}/bwrap-args`;
-    await Deno.mkdir(merged);
-    await Deno.writeFile(argsPath, envArgs({ PATH: DEFAULT_PATH, ...spec.env }), { mode: 0o600 });
+    Deno.mkdirSync(merged);
+    Deno.writeFileSync(argsPath, envArgs({ PATH: DEFAULT_PATH, ...spec.env }), { mode: 0o600 });
+    const launcher = await (spec.launchers?.take(limits) ?? startLauncher(limits));
+    const { child, cgroup } = launcher;
+    taken = cgroup;
     const launch = [
-      "launch",
       ...["--report", reportPath, "--root", root, "--lower", lower],
       ...["--upper", spec.upperDir, "--work", spec.workDir, "--merged", merged],
       ...["--bwrap-args", argsPath],
-      ...cgroup.dirs.flatMap((dir) => ["--cgroup", dir]),
+      ...(spec.stdin ? [] : ["--null-stdin"]),
       "--",
       bwrap,
       ...bwrapArgs(spec, helper, merged),
@@ -296,13 +301,8 @@ export async function runSandbox(spec: SandboxSpec): Promise<SandboxResult> {
       },
     };
     const started = performance.now();
-    const child = new Deno.Command(helper, {
-      args: launch,
-      clearEnv: true,
-      stdin: spec.stdin ? "piped" : "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+    const stdin = child.stdin.getWriter();
+    const stdinSent = sendRunArgs(stdin, launch);
     const kill = (why: "timeout" | "cancel") => {
       killedBy ??= why;
       try {
@@ -339,16 +339,19 @@ export async function runSandbox(spec: SandboxSpec): Promise<SandboxResult> {
       }),
     ]);
     const stdinDone = new AbortController();
-    if (spec.stdin instanceof Uint8Array) {
-      const writer = child.stdin.getWriter();
-      writer.write(spec.stdin).then(() => writer.close()).catch(() => {
-        // The command exited without reading all of its input.
-      });
-    } else if (spec.stdin) {
-      spec.stdin.pipeTo(child.stdin, { signal: stdinDone.signal }).catch(() => {
-        // The command exited or closed its stdin: the source is cancelled.
-      });
-    }
+    const source = spec.stdin;
+    stdinSent.then(async () => {
+      if (source instanceof ReadableStream) {
+        stdin.releaseLock();
+        await source.pipeTo(child.stdin, { signal: stdinDone.signal });
+      } else {
+        if (source) await stdin.write(source);
+        await stdin.close();
+      }
+    }).catch(() => {
+      // The command exited without reading all of its input, or closed its stdin (a
+      // stream source is cancelled then).
+    });
     const status = await child.status;
     stdinDone.abort();
     ended = true;
@@ -391,8 +394,8 @@ export async function runSandbox(spec: SandboxSpec): Promise<SandboxResult> {
     const reason = new TextDecoder().decode(stderrTail).trim();
     throw new SandboxError(`the sandbox failed to start (exit status ${status.code}): ${reason}`);
   } finally {
-    await cgroup.remove();
-    if (scratch !== undefined) await Deno.remove(scratch, { recursive: true });
+    await taken?.remove();
+    await Deno.remove(dir, { recursive: true });
   }
 }
 

@@ -53,7 +53,7 @@ export async function run(
   script: string,
   options: RunOptions = {},
 ): Promise<RunOutcome> {
-  const ws = await store.createWorkspace();
+  const ws = store.createWorkspace();
   const decoder = new TextDecoder();
   const chunks: RunOutcome["chunks"] = [];
   const { commit = true, onChunk, ...rest } = options;

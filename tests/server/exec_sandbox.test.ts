@@ -33,7 +33,7 @@ describe("processes in a running sandbox", () => {
   after(() => fx.close());
 
   async function start(script: string, options: Partial<SandboxSpec> = {}): Promise<Started> {
-    const ws = await fx.store.createWorkspace();
+    const ws = fx.store.createWorkspace();
     const handle = Promise.withResolvers<RunningSandbox>();
     let out = "";
     const waiters: { text: string; resolve(): void }[] = [];
@@ -96,7 +96,7 @@ describe("processes in a running sandbox", () => {
   }
 
   it("waits for the sandbox to be set up, reports spawn before output, refuses after the end", async () => {
-    const ws = await fx.store.createWorkspace();
+    const ws = fx.store.createWorkspace();
     const order: string[] = [];
     const quiet = { env: {}, cwd: "/", uid: 0, gid: 0, onOutput: () => {} };
     let sandbox: RunningSandbox | undefined;

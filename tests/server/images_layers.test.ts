@@ -248,7 +248,7 @@ describe("LayerStore", () => {
 
   it("init() removes what a crash left behind and keeps committed layers", async () => {
     const { layer } = await run(fx.store, [fx.base], "echo kept > /kept");
-    const ws = await fx.store.createWorkspace();
+    const ws = fx.store.createWorkspace();
     await Deno.writeTextFile(`${ws.upperDir}/half-written`, "x");
     await Deno.mkdir(`${fx.dataDir}/tmp/abcdefghijkl/deep`, { recursive: true });
     await Deno.writeTextFile(`${fx.dataDir}/layers/zzzzzzzzzzzz.json`, "{}");
@@ -277,7 +277,7 @@ describe("LayerStore", () => {
          const rootfs = await Deno.makeTempDir({ dir: ${JSON.stringify(dataDir)} });
          await busyboxRootfs(rootfs);
          const base = await store.importRootfs(rootfs);
-         const ws = await store.createWorkspace();
+         const ws = store.createWorkspace();
          await runSandbox({ layers: [store.path(base)], command: "sh", args: ["-c", "touch /t; sleep 4325"],
            env: {}, cwd: "/", uid: 0, gid: 0, hostname: "h", files: [], timeoutMs: 60000,
            network: false, upperDir: ws.upperDir, workDir: ws.workDir,
@@ -285,7 +285,7 @@ describe("LayerStore", () => {
        } else {
          const layers = [];
          for (let i = 0; ; i++) {
-           const ws = await store.createWorkspace();
+           const ws = store.createWorkspace();
            for (let j = 0; j < 20; j++) await Deno.writeTextFile(ws.upperDir + "/f" + j, "x".repeat(j));
            await Deno.writeTextFile(ws.upperDir + "/complete", "yes");
            layers.push(await store.commit(ws.id));

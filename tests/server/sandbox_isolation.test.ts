@@ -114,13 +114,18 @@ describe("sandbox isolation", () => {
         pid = info.pid;
       },
       onChunk: () => {
-        for (const file of ["cmdline", "environ"]) {
-          seen.push(Deno.readTextFileSync(`/proc/${pid}/${file}`));
+        // The launcher and bwrap, its child (the command's own environment holds the value).
+        const bwrap = Deno.readTextFileSync(`/proc/${pid}/task/${pid}/children`).trim();
+        for (const process of [pid, bwrap]) {
+          for (const file of ["cmdline", "environ"]) {
+            seen.push(Deno.readTextFileSync(`/proc/${process}/${file}`));
+          }
         }
       },
     });
     assert.equal(stdout, `${secret}\n`);
-    assert.match(seen[0], /bwrap/);
+    assert.match(seen[0], /\0launch\0/);
+    assert.match(seen[2], /bwrap/);
     assert.ok(!seen.some((text) => text.includes(secret) || text.includes("LD_PRELOAD")));
   });
 

@@ -227,7 +227,7 @@ describe("runSandbox", () => {
 
   it("cancels on abort, killing everything at once", async () => {
     const abort = new AbortController();
-    const ws = await fx.store.createWorkspace();
+    const ws = fx.store.createWorkspace();
     const result = await runSandbox({
       layers: [fx.store.path(fx.base)],
       command: "/bin/sh",
