@@ -17,6 +17,8 @@ command -v htpasswd >/dev/null || missing+=(apache2-utils)
 command -v openssl >/dev/null || missing+=(openssl)
 # Grep tests compare the backend with ripgrep on the same files.
 command -v rg >/dev/null || missing+=(ripgrep)
+# The gateway bench downloads with curl (and the main job's examples use it).
+command -v curl >/dev/null || missing+=(curl)
 # Browser tests: Debian's Chromium, driven by playwright-core from npm (no browser download).
 command -v chromium >/dev/null || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
