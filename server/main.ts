@@ -190,6 +190,9 @@ async function serve(args: string[]): Promise<void> {
   const importCache = new ImportCache(join(config.dataDir, "imports"));
   await importCache.init();
   await ensureBaseImage(store, layers);
+  const referenced = new Set([...store.images.layerIds(), ...await importCache.layerIds()]);
+  const pruned = await layers.prune(referenced);
+  if (pruned.length > 0) console.log(`removed ${pruned.length} layer(s) no image refers to`);
   const hub = new EventHub(store.db, store.events);
   const engine = new OperationEngine({
     store,

@@ -118,6 +118,21 @@ export class LayerStore {
     }
   }
 
+  /**
+   * Removes every layer not in `keep` and returns their ids. A crash between publishing a
+   * layer and recording the image made of it leaves such a layer; call this at start-up,
+   * before any run, with the layers the metadata refers to.
+   */
+  async prune(keep: ReadonlySet<string>): Promise<string[]> {
+    const removed: string[] = [];
+    for await (const entry of Deno.readDir(this.#layers)) {
+      if (!entry.isDirectory || !ID_PATTERN.test(entry.name) || keep.has(entry.name)) continue;
+      await this.remove(entry.name);
+      removed.push(entry.name);
+    }
+    return removed;
+  }
+
   /** The host directory of layer `layerId` (what `runSandbox` and `ImageView` take). */
   path(layerId: string): string {
     return `${this.#layers}/${checkId(layerId, "layer")}`;

@@ -127,6 +127,20 @@ export class ImportCache {
     await this.#write(`${this.#images}/${fileName(entry.digest)}`, entry);
   }
 
+  /** Every LayerStore layer a record points at (layers kept for later imports count too). */
+  async layerIds(): Promise<Set<string>> {
+    const ids = new Set<string>();
+    for await (const entry of Deno.readDir(this.#layers)) {
+      const record = await this.#read(`${this.#layers}/${entry.name}`, CachedLayerSchema);
+      if (record) ids.add(record.layer);
+    }
+    for await (const entry of Deno.readDir(this.#images)) {
+      const record = await this.#read(`${this.#images}/${entry.name}`, CachedImageSchema);
+      for (const layer of record?.layers ?? []) ids.add(layer);
+    }
+    return ids;
+  }
+
   /** Runs `task` once no other task of the same `key` runs (within this process). */
   async exclusive<T>(key: string, task: () => Promise<T>): Promise<T> {
     const previous = this.#locks.get(key) ?? Promise.resolve();

@@ -127,6 +127,15 @@ export class ImageRepo {
     );
   }
 
+  /** Every layer id some image is made of. */
+  layerIds(): Set<string> {
+    const ids = new Set<string>();
+    for (const row of this.#db.prepare("SELECT layers FROM images").all()) {
+      for (const id of JSON.parse((row as { layers: string }).layers)) ids.add(id);
+    }
+    return ids;
+  }
+
   /** Stores a new image. */
   insert(image: ImageRecord): void {
     this.#db.prepare(

@@ -4,6 +4,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { LayerStore } from "../../server/images/layer_store.ts";
 import { type Backend, startBackend } from "./_backend.ts";
 import { call, events, request, run, spawn, waitOp, waitOutput } from "./_api.ts";
 
@@ -120,5 +121,38 @@ describe("server crash recovery", () => {
       disposable: true,
     });
     assert.equal(after.status, "SUCCESS");
+  });
+
+  it("removes layers no image or import record refers to (a crash before the record)", async () => {
+    const kept = await run(b, { command: "echo kept > /kept", shell: true });
+    await b.stop();
+    // What a crash between publishing a layer and recording its image leaves, and a layer
+    // that only the import cache remembers (kept for a later import).
+    const layers = new LayerStore(b.dataDir);
+    const commitLayer = async (name: string) => {
+      const ws = layers.createWorkspace();
+      await Deno.writeTextFile(join(ws.upperDir, name), name);
+      return (await layers.commit(ws.id))!;
+    };
+    const orphan = await commitLayer("orphan");
+    const cached = await commitLayer("cached");
+    await Deno.writeTextFile(
+      join(b.dataDir, "imports", "layers", `sha256-${"ab".repeat(32)}.json`),
+      JSON.stringify({ layer: cached, rootOpaque: false }),
+    );
+    const logged = b.logs().length;
+    await b.restart();
+
+    const left = entries(join(b.dataDir, "layers"));
+    assert.ok(!left.includes(orphan), "the orphan layer is gone");
+    assert.ok(!left.includes(`${orphan}.json`), "with its sidecar");
+    assert.ok(left.includes(cached), "a layer the import cache points at stays");
+    assert.match(b.logs().slice(logged), /removed 1 layer\(s\) no image refers to/);
+    const read = await request(
+      b,
+      "GET",
+      `/v1/inspect/${kept.result_image_uuid}/download?path=/kept`,
+    );
+    assert.equal(await read.text(), "kept\n");
   });
 });
