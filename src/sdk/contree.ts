@@ -31,7 +31,8 @@ export interface ContreeSettings {
 
 /**
  * Options of {@linkcode Contree}: the wire client's connection options
- * (`baseUrl`, `token`, `project`, `fetch`, `timeout` in ms, `retry`) plus the
+ * (`baseUrl`, `token`, `project`, `fetch`, `timeout` in ms, `retry`,
+ * `compressedDownloads`, here defaulting to `false`) plus the
  * {@linkcode ContreeSettings}.
  *
  * @example
@@ -42,27 +43,6 @@ export interface ContreeSettings {
  * ```
  */
 export interface ContreeOptions extends ContreeClientOptions, ContreeSettings {}
-
-/** `GET …/inspect/{uuid}/download`: a file of an image. */
-const DOWNLOAD = /\/v1\/inspect\/[^/]+\/download(\?|$)/;
-
-/**
- * Wraps a fetch so that file downloads are asked for uncompressed. File
- * contents are mostly binary or compressed already, so gzip on the wire only
- * costs CPU on both ends (the local backend streams random bytes 30x faster
- * without it), and Node's fetch decodes long gzip bodies very slowly while
- * buffering them (nodejs/undici#2014). Servers send identity when gzip is not
- * accepted (wire protocol 1.4). Every other request keeps gzip.
- */
-function uncompressedDownloads(base: typeof fetch): typeof fetch {
-  return (input, init) => {
-    const url = input instanceof Request ? input.url : String(input);
-    if ((init?.method ?? "GET") !== "GET" || !DOWNLOAD.test(url)) return base(input, init);
-    const headers = new Headers(init?.headers);
-    headers.set("accept-encoding", "identity");
-    return base(input, { ...init, headers });
-  };
-}
 
 const inFlight = new WeakMap<Contree, Set<Promise<unknown>>>();
 
@@ -76,9 +56,11 @@ export function trackWork(contree: Contree, work: Promise<unknown>): void {
 /**
  * The ConTree SDK client. It wraps a {@linkcode ContreeClient} (made from the
  * options, or passed in) and gives the {@linkcode ImagesManager} and
- * {@linkcode FilesManager}. A client it makes asks for file downloads
- * uncompressed (the rest keeps gzip): file contents rarely compress, and
- * large gzip bodies are slow to decode in some runtimes. `close()` (or
+ * {@linkcode FilesManager}. A client it makes asks for file downloads and
+ * archives uncompressed unless `compressedDownloads: true` (the rest keeps
+ * gzip): file contents rarely compress, so gzip only costs CPU on both ends
+ * (the local backend streams random bytes 30x faster without it), and Node's
+ * fetch decodes long gzip bodies very slowly (nodejs/undici#2014). `close()` (or
  * `await using`) aborts whatever it still has in flight, cancelling the
  * remote operations.
  *
@@ -122,7 +104,7 @@ export class Contree implements AsyncDisposable {
       : { ...options, ...settings };
     this.api = options instanceof ContreeClient ? options : new ContreeClient({
       ...options,
-      fetch: uncompressedDownloads(options.fetch ?? ((input, init) => fetch(input, init))),
+      compressedDownloads: options.compressedDownloads ?? false,
     });
     this.operationTimeout = all.operationTimeout ?? 1000;
     this.truncateOutputAt = all.truncateOutputAt ?? 1048576;

@@ -91,6 +91,24 @@ export interface ContreeClientOptions {
   timeout?: number;
   /** The retry policy, or `false` for none. */
   retry?: RetryOptions | false;
+  /**
+   * Whether file downloads ({@linkcode ContreeClient.download},
+   * {@linkcode ContreeClient.downloadStream}) and archives ({@linkcode ContreeClient.archive})
+   * ask for gzip like every other request; default `true`. With `false` they send
+   * `Accept-Encoding: identity`: file contents are mostly binary or compressed already, so
+   * gzip only costs CPU on both ends; Node's fetch decodes long gzip bodies slowly
+   * (nodejs/undici#2014); and a proxy passing the bytes on needs their exact `Content-Length`
+   * (which also gives `downloadStream` its `size`).
+   *
+   * @example
+   * ```ts
+   * import { ContreeClient } from "@contree/sdk";
+   *
+   * const client = new ContreeClient({ baseUrl: "http://127.0.0.1:8080", compressedDownloads: false });
+   * const { size } = await client.downloadStream("87654321-9abc-baba-deda-0123456789ab", "/big.bin");
+   * ```
+   */
+  compressedDownloads?: boolean;
 }
 
 /**
@@ -302,6 +320,8 @@ function time(value: Time | undefined): string | undefined {
 }
 
 const UPLOAD_HEADERS = { accept: "application/json" };
+/** Overrides the client's `accept-encoding: gzip` on file GETs (`compressedDownloads: false`). */
+const UNCOMPRESSED = { "accept-encoding": "identity" };
 
 /** Reads the last non-empty path segment of a URL or path. */
 function lastSegment(location: string): string {
@@ -330,6 +350,7 @@ function lastSegment(location: string): string {
 export class ContreeClient {
   readonly #http: Http;
   readonly #policy: RetryPolicy;
+  readonly #fileHeaders: Record<string, string> | undefined;
 
   /** Creates a client; throws a `TypeError` when `baseUrl` is not an http(s) URL. */
   constructor(options: ContreeClientOptions) {
@@ -345,6 +366,7 @@ export class ContreeClient {
     };
     if (options.token) headers.authorization = `Bearer ${options.token}`;
     if (options.project) headers.project = options.project;
+    this.#fileHeaders = options.compressedDownloads === false ? UNCOMPRESSED : undefined;
     const userFetch = options.fetch;
     this.#policy = retryPolicy(options.retry || undefined);
     this.#http = new Http({
@@ -956,6 +978,16 @@ export class ContreeClient {
     return `/inspect/${pathParam(uuid)}/${rest}`;
   }
 
+  /** The GET of a file or an archive, with the encoding `compressedDownloads` asks for. */
+  #file(uuid: string, rest: "download" | "archive", path: string): RequestSpec {
+    return {
+      method: "GET",
+      path: this.#inspect(uuid, rest),
+      query: { path },
+      headers: this.#fileHeaders,
+    };
+  }
+
   /**
    * `GET /v1/inspect/{uuid}/`: an image's record.
    *
@@ -1024,7 +1056,7 @@ export class ContreeClient {
    */
   download(uuid: string, path: string, opts?: RequestOptions): Promise<Uint8Array> {
     return this.#http.send(
-      { method: "GET", path: this.#inspect(uuid, "download"), query: { path } },
+      this.#file(uuid, "download", path),
       opts,
       async (res) => new Uint8Array(await res.arrayBuffer()),
     );
@@ -1047,7 +1079,7 @@ export class ContreeClient {
    */
   async downloadStream(uuid: string, path: string, opts?: RequestOptions): Promise<DownloadStream> {
     const res = await this.#http.stream(
-      { method: "GET", path: this.#inspect(uuid, "download"), query: { path } },
+      this.#file(uuid, "download", path),
       opts,
     );
     const length = res.headers.get("content-length");
@@ -1094,7 +1126,7 @@ export class ContreeClient {
     opts?: RequestOptions,
   ): Promise<ReadableStream<Uint8Array>> {
     const res = await this.#http.stream(
-      { method: "GET", path: this.#inspect(uuid, "archive"), query: { path } },
+      this.#file(uuid, "archive", path),
       opts,
     );
     const body = res.body ?? new Response(new Uint8Array()).body!;

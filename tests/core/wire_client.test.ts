@@ -220,16 +220,34 @@ describe("wire client", () => {
     assert.equal(gz.size, undefined);
     const bytes = new Uint8Array(await new Response(gz.body).arrayBuffer());
     assert.deepEqual(bytes, double.bigFile);
-    const identity = make({
-      fetch: (input, init) => {
-        const headers = new Headers(init?.headers);
-        headers.set("accept-encoding", "identity");
-        return fetch(input, { ...init, headers });
-      },
-    });
-    const plain = await identity.downloadStream(IMAGE, "/big");
+    const plain = await make({ compressedDownloads: false }).downloadStream(IMAGE, "/big");
     assert.equal(plain.size, double.bigFile.length);
     await plain.body.cancel();
+  });
+
+  it("asks file downloads and archives uncompressed only with compressedDownloads: false", async () => {
+    // The accept-encoding the double received for each call, by endpoint.
+    const encodings = async (options: Partial<ContreeClientOptions>) => {
+      const c = make(options);
+      const start = double.requests.length;
+      await c.download(IMAGE, "/etc/hosts");
+      await (await c.downloadStream(IMAGE, "/etc/hosts")).body.cancel();
+      await (await c.archive(IMAGE, "/etc")).cancel();
+      await c.listImages();
+      return double.requests.slice(start).map((r) => {
+        const encoding = r.headers.get("accept-encoding") ?? "";
+        return `${r.url.pathname.split("/").at(-1)} ${/gzip/.test(encoding) ? "gzip" : encoding}`;
+      });
+    };
+    assert.deepEqual(await encodings({ compressedDownloads: false }), [
+      "download identity",
+      "download identity",
+      "archive identity",
+      "images gzip",
+    ]);
+    const gzip = ["download gzip", "download gzip", "archive gzip", "images gzip"];
+    assert.deepEqual(await encodings({}), gzip);
+    assert.deepEqual(await encodings({ compressedDownloads: true }), gzip);
   });
 
   it("returns archives as plain tar or as gzip bytes", async () => {

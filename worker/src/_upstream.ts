@@ -17,13 +17,10 @@ import type { ImageRef } from "./_paths.ts";
 import { Problem } from "./_problem.ts";
 import type { UpstreamOptions } from "./options.ts";
 
-/** The upstream paths whose bytes the gateway passes through: fetched without gzip. */
-const RAW = /\/v1\/inspect\/[^/]+\/(download|archive)\?/;
-
 /**
  * Builds the wire client for `options` (retrying idempotent calls briefly: 3 attempts within
- * 2 s). Downloads and archives are requested with
- * `Accept-Encoding: identity`: the gateway needs the exact `Content-Length` for ranges, and
+ * 2 s). Downloads and archives are requested with `Accept-Encoding: identity`
+ * (`compressedDownloads: false`): the gateway needs the exact `Content-Length` for ranges, and
  * re-compressing a large file chunk by chunk upstream only to decode it here wastes both ends.
  *
  * @example
@@ -34,14 +31,6 @@ const RAW = /\/v1\/inspect\/[^/]+\/(download|archive)\?/;
  * ```
  */
 export function upstreamClient(options: UpstreamOptions): ContreeClient {
-  const base = options.fetch ?? ((input, init) => fetch(input, init));
-  const raw: typeof fetch = (input, init) => {
-    const url = input instanceof Request ? input.url : String(input);
-    if (!RAW.test(url)) return base(input, init);
-    const headers = new Headers(init?.headers);
-    headers.set("accept-encoding", "identity");
-    return base(input, { ...init, headers });
-  };
   return new ContreeClient({
     baseUrl: options.url,
     token: options.token,
@@ -50,7 +39,8 @@ export function upstreamClient(options: UpstreamOptions): ContreeClient {
     // A gateway fails fast and lets its clients decide: a few quick retries of idempotent
     // calls on 5xx or network errors, two seconds at most.
     retry: { maxAttempts: 3, delays: [100, 300], deadline: 2_000 },
-    fetch: raw,
+    compressedDownloads: false,
+    ...(options.fetch && { fetch: options.fetch }),
   });
 }
 
