@@ -42,6 +42,8 @@ export function gzip(): MiddlewareHandler {
     res.headers.append("Vary", "Accept-Encoding");
     if (
       c.req.method === "HEAD" || !res.body || res.headers.has("Content-Encoding") ||
+      // A part is sent as stored: its Content-Range counts the file's own bytes.
+      res.status === 206 ||
       !acceptsGzip(c.req.header("Accept-Encoding"))
     ) return;
     const headers = new Headers(res.headers);

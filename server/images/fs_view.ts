@@ -8,6 +8,7 @@ import {
 import { LayeredView, type Node } from "./layered_view.ts";
 import type { DirectoryList, FileItem } from "../../src/wire/types.ts";
 import { BLOCK, encodeHeader, END_OF_ARCHIVE, padding, type TarType } from "./_tar.ts";
+import { sliceStream } from "../../src/wire/_range.ts";
 
 // The wire's shapes (wire protocol 3), shared with the client so the two cannot drift apart.
 export type { DirectoryList, FileItem } from "../../src/wire/types.ts";
@@ -84,6 +85,14 @@ function lastComponent(path: string): string {
   return path === "/" ? "/" : path.slice(path.lastIndexOf("/") + 1);
 }
 
+/** A regular file of an image, as {@linkcode ImageView.open} finds it. */
+export interface ImageFile {
+  /** Its size in bytes. */
+  size: number;
+  /** Its bytes, or those from `start` to `end` inclusive (within the file). */
+  stream(range?: { start: number; end: number }): Promise<ReadableStream<Uint8Array>>;
+}
+
 /**
  * A read-only view of an image given as its layer directories (lowest first), honouring
  * whiteouts and opaque directories. Every path resolves inside the image: `..` stops at `/`,
@@ -93,7 +102,8 @@ function lastComponent(path: string): string {
  * ```ts
  * const view = new ImageView(image.layers.map((id) => store.path(id)));
  * const { files } = await view.list("/etc");
- * const { size, stream } = await view.open("/etc/hosts");
+ * const file = await view.open("/etc/hosts");
+ * const head = await file.stream({ start: 0, end: Math.min(file.size, 100) - 1 });
  * const tar = view.archive("/etc"); // members "etc/", "etc/hosts", ...
  * ```
  */
@@ -158,14 +168,27 @@ export class ImageView {
   }
 
   /**
-   * The content of the regular file at `path` (symlinks followed). Throws
+   * The regular file at `path` (symlinks followed): its size, and its content (or the bytes
+   * `start` to `end` inclusive), read from disk only when asked. Throws
    * {@linkcode PathNotFoundError}, or {@linkcode NotAFileError} for anything else.
    */
-  async open(path: string): Promise<{ size: number; stream: ReadableStream<Uint8Array> }> {
+  async open(path: string): Promise<ImageFile> {
     const node = await this.#view.resolve(path, true);
     if (!node.info.isFile) throw new NotAFileError(path);
-    const file = await Deno.open(node.host);
-    return { size: node.info.size, stream: file.readable };
+    return {
+      size: node.info.size,
+      async stream(range) {
+        const file = await Deno.open(node.host);
+        if (!range) return file.readable;
+        try {
+          await file.seek(range.start, Deno.SeekMode.Start);
+        } catch (error) {
+          file.close();
+          throw error;
+        }
+        return file.readable.pipeThrough(sliceStream(0, range.end - range.start + 1));
+      },
+    };
   }
 
   /**

@@ -5,6 +5,20 @@
  */
 
 /**
+ * One byte range as a client asks for it, before the size of the body is known: from `start`
+ * to `end` inclusive (to the last byte without `end`), or the last `suffix` bytes.
+ *
+ * @example
+ * ```ts
+ * import type { ByteRange } from "@contree/sdk";
+ *
+ * const head: ByteRange = { start: 0, end: 1023 };
+ * const tail: ByteRange = { suffix: 4096 };
+ * ```
+ */
+export type ByteRange = { start: number; end?: number } | { suffix: number };
+
+/**
  * What a `Range` header asks of a representation of a known size.
  *
  * @example
@@ -22,7 +36,71 @@ export type RangeRequest =
   /** One range, `end` inclusive: answer 206. */
   | { kind: "partial"; start: number; end: number };
 
-const SPEC = /^\s*(\d{0,19})\s*-\s*(\d{0,19})\s*$/;
+const SPEC = /^\s*(\d{0,15})\s*-\s*(\d{0,15})\s*$/;
+
+/**
+ * Reads a `Range` header without knowing the body's size: the single byte range it asks for,
+ * `"whole"` (no header, another unit, or several ranges, which a server may answer with the
+ * whole body) or `"invalid"` (a malformed `bytes` range).
+ *
+ * @example
+ * ```ts
+ * import { readRangeHeader } from "./_range.ts";
+ *
+ * readRangeHeader("bytes=100-"); // { start: 100 }
+ * readRangeHeader("bytes=-10"); // { suffix: 10 }
+ * readRangeHeader("bytes=0-1,5-6"); // "whole"
+ * ```
+ */
+export function readRangeHeader(
+  header: string | null | undefined,
+): ByteRange | "whole" | "invalid" {
+  if (header === null || header === undefined) return "whole";
+  const eq = header.indexOf("=");
+  if (eq < 0) return "invalid";
+  if (header.slice(0, eq).trim().toLowerCase() !== "bytes") return "whole";
+  const specs = header.slice(eq + 1).split(",").filter((spec) => spec.trim() !== "");
+  if (specs.length === 0) return "invalid";
+  const ranges = specs.map(one);
+  if (ranges.some((range) => range === "invalid")) return "invalid";
+  return ranges.length > 1 ? "whole" : ranges[0] as ByteRange;
+}
+
+function one(spec: string): ByteRange | "invalid" {
+  const match = SPEC.exec(spec);
+  if (!match) return "invalid";
+  const [, first, last] = match;
+  if (first === "") return last === "" ? "invalid" : { suffix: Number(last) };
+  const start = Number(first);
+  if (last === "") return { start };
+  const end = Number(last);
+  return end < start ? "invalid" : { start, end };
+}
+
+/**
+ * The inclusive bounds of `range` in a body of `size` bytes, or `null` when it asks for none
+ * of them (it starts past the end, or is an empty suffix).
+ *
+ * @example
+ * ```ts
+ * import { resolveRange } from "./_range.ts";
+ *
+ * resolveRange({ suffix: 10 }, 1000); // { start: 990, end: 999 }
+ * resolveRange({ start: 2000 }, 1000); // null
+ * ```
+ */
+export function resolveRange(
+  range: ByteRange,
+  size: number,
+): { start: number; end: number } | null {
+  if ("suffix" in range) {
+    return range.suffix === 0 || size === 0
+      ? null
+      : { start: Math.max(0, size - range.suffix), end: size - 1 };
+  }
+  if (range.start >= size) return null;
+  return { start: range.start, end: Math.min(range.end ?? size - 1, size - 1) };
+}
 
 /**
  * Reads a `Range` header against a body of `size` bytes.
@@ -41,42 +119,30 @@ const SPEC = /^\s*(\d{0,19})\s*-\s*(\d{0,19})\s*$/;
  * ```
  */
 export function parseRange(header: string | null | undefined, size: number): RangeRequest {
-  if (header === null || header === undefined) return { kind: "full" };
-  const eq = header.indexOf("=");
-  if (eq < 0) return { kind: "unsatisfiable" };
-  if (header.slice(0, eq).trim().toLowerCase() !== "bytes") return { kind: "full" };
-  const specs = header.slice(eq + 1).split(",").filter((spec) => spec.trim() !== "");
-  if (specs.length === 0) return { kind: "unsatisfiable" };
-  const ranges = specs.map((spec) => one(spec, size));
-  if (ranges.some((range) => range === "invalid")) return { kind: "unsatisfiable" };
-  if (ranges.length > 1) return { kind: "full" };
-  const range = ranges[0];
-  return range === "invalid" || range === "unsatisfiable" ? { kind: "unsatisfiable" } : range;
+  const range = readRangeHeader(header);
+  if (range === "whole") return { kind: "full" };
+  const bounds = range === "invalid" ? null : resolveRange(range, size);
+  return bounds ? { kind: "partial", ...bounds } : { kind: "unsatisfiable" };
 }
 
-function one(
-  spec: string,
-  size: number,
-): "invalid" | "unsatisfiable" | { kind: "partial"; start: number; end: number } {
-  const match = SPEC.exec(spec);
-  if (!match) return "invalid";
-  const [, first, last] = match;
-  if (first === "") {
-    if (last === "") return "invalid";
-    const suffix = Number(last);
-    if (suffix === 0 || size === 0) return "unsatisfiable";
-    return { kind: "partial", start: Math.max(0, size - suffix), end: size - 1 };
-  }
-  const start = Number(first);
-  const end = last === "" ? size - 1 : Number(last);
-  if (end < start) return "invalid";
-  if (start >= size) return "unsatisfiable";
-  return { kind: "partial", start, end: Math.min(end, size - 1) };
+/**
+ * The `Range` header value asking for `range`.
+ *
+ * @example
+ * ```ts
+ * import { rangeHeader } from "./_range.ts";
+ *
+ * rangeHeader({ start: 5 }); // "bytes=5-"
+ * ```
+ */
+export function rangeHeader(range: ByteRange): string {
+  if ("suffix" in range) return `bytes=-${range.suffix}`;
+  return `bytes=${range.start}-${range.end ?? ""}`;
 }
 
 /**
  * A stream that drops the first `start` bytes of what passes through and ends after `length`
- * more. Upstream has no ranges, so the gateway streams the whole file through this.
+ * more: a range cut out of a whole body, when the source cannot seek or ignored the range.
  *
  * @example
  * ```ts

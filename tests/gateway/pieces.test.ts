@@ -2,7 +2,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import * as v from "valibot";
-import { parseRange, sliceStream } from "../../worker/src/_range.ts";
+import { parseRange, sliceStream } from "../../src/wire/_range.ts";
 import { fileEtag, ifRangeHolds, noneMatch } from "../../worker/src/_etag.ts";
 import { generateGatewayKey, parseGatewayKeys } from "../../worker/src/keys.ts";
 import { ImagePathSchema, ImageRefSchema } from "../../worker/src/_paths.ts";

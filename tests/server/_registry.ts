@@ -669,7 +669,7 @@ export async function assertChangedImage(store: LayerStore, layers: string[]): P
   );
   for (const [path, content] of Object.entries(EXPECTED_DATA)) {
     if (content === null) continue;
-    const { stream } = await view.open(path);
+    const stream = await (await view.open(path)).stream();
     assert.equal(await new Response(stream).text(), content, path);
   }
   const item = async (path: string) => (await view.stat(path))!;

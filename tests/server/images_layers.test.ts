@@ -17,7 +17,9 @@ async function describeTree(view: ImageView, path = "/"): Promise<string[]> {
   for (const item of (await view.list(path)).files) {
     const full = path === "/" ? `/${item.path}` : `${path}/${item.path}`;
     let content = "";
-    if (item.is_regular) content = await new Response((await view.open(full)).stream).text();
+    if (item.is_regular) {
+      content = await new Response(await (await view.open(full)).stream()).text();
+    }
     lines.push(
       [full, item.mode.toString(8), item.uid, item.gid, item.size, item.symlink_to, content]
         .join("|"),
@@ -76,7 +78,9 @@ describe("LayerStore", () => {
     assert.equal(next.stdout, "1\n");
     const back = await run(fx.store, [fx.base, layer], "echo new > /etc/hosts");
     assert.equal(
-      await new Response((await view([fx.base, layer, back.layer!]).open("/etc/hosts")).stream)
+      await new Response(
+        await (await view([fx.base, layer, back.layer!]).open("/etc/hosts")).stream(),
+      )
         .text(),
       "new\n",
     );
@@ -154,7 +158,7 @@ describe("LayerStore", () => {
     }
     assert.equal(flattened, 5);
     const image = view(layers);
-    const log = await new Response((await image.open("/log")).stream).text();
+    const log = await new Response(await (await image.open("/log")).stream()).text();
     assert.equal(log.split("\n").filter(Boolean).length, runs);
     const fs = (await image.list("/")).files.map((f) => f.path).filter((p) => /^f\d+$/.test(p));
     assert.deepEqual(fs, [`f${runs}`]);
@@ -183,7 +187,7 @@ describe("LayerStore", () => {
         const motd = await view([layer]).stat("/etc/motd");
         assert.deepEqual([motd?.uid, motd?.gid, motd?.mode], [1000, 1001, 0o100640]);
         assert.equal((await view([layer]).stat("/motd"))?.symlink_to, "/etc/motd");
-        const text = await new Response((await view([layer]).open("/motd")).stream).text();
+        const text = await new Response(await (await view([layer]).open("/motd")).stream()).text();
         assert.equal(text, "hello\n");
       }
     } finally {
@@ -259,7 +263,8 @@ describe("LayerStore", () => {
       Deno.lstat(`${fx.dataDir}/layers/zzzzzzzzzzzz.json`),
       Deno.errors.NotFound,
     );
-    const kept = await new Response((await view([fx.base, layer!]).open("/kept")).stream).text();
+    const kept = await new Response(await (await view([fx.base, layer!]).open("/kept")).stream())
+      .text();
     assert.equal(kept, "kept\n");
   });
 
@@ -358,7 +363,7 @@ describe("busyboxRootfs", () => {
       assert.equal((await view.stat("/bin/sh"))?.symlink_to, "/bin/busybox");
       assert.equal((await view.stat("/tmp"))?.mode, 0o41777);
       assert.equal((await view.stat("/root"))?.mode, 0o40700);
-      const passwd = await new Response((await view.open("/etc/passwd")).stream).text();
+      const passwd = await new Response(await (await view.open("/etc/passwd")).stream()).text();
       assert.match(passwd, /^root:x:0:0:/);
       assert.equal((await view.stat("/home/user"))?.owner, "user");
     } finally {

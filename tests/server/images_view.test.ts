@@ -15,7 +15,7 @@ import { type Fixture, makeFixture, step } from "./_sandbox_fixture.ts";
 const IMAGE_SHADOW = "root:*:19000:0:99999:7:::\nuser:*:19000:0:99999:7:::\nnobody:*:19000::::::\n";
 
 async function text(view: ImageView, path: string): Promise<string> {
-  return await new Response((await view.open(path)).stream).text();
+  return await new Response(await (await view.open(path)).stream()).text();
 }
 
 async function tar(args: string[], stdin: ReadableStream<Uint8Array>): Promise<string> {

@@ -194,7 +194,7 @@ describe("importFromRegistry", () => {
     const s = await store();
     const platformFile = async (layers: string[]) => {
       const view = new ImageView(layers.map((id) => s.layerStore.path(id)));
-      return await new Response((await view.open("/platform")).stream).text();
+      return await new Response(await (await view.open("/platform")).stream()).text();
     };
     for (const tag of ["oci", "docker"]) {
       const host = await importFromRegistry({
@@ -371,7 +371,7 @@ describe("importFromRegistry with authentication", () => {
         assert.equal(result.digest, image.manifest.digest);
         const view = new ImageView(result.layers.map((id) => fresh.layerStore.path(id)));
         assert.equal(
-          await new Response((await view.open("/secret.txt")).stream).text(),
+          await new Response(await (await view.open("/secret.txt")).stream()).text(),
           "classified\n",
         );
         if (kind === "token") assert.ok(registry.tokenRequests > before);
@@ -502,7 +502,9 @@ await importFromRegistry({
       assert.equal(
         sha256(big),
         sha256(
-          new Uint8Array(await new Response((await view.open("/big.bin")).stream).arrayBuffer()),
+          new Uint8Array(
+            await new Response(await (await view.open("/big.bin")).stream()).arrayBuffer(),
+          ),
         ),
       );
     } finally {

@@ -196,7 +196,7 @@ describe("runSandbox", () => {
         "600 1000 1000\ntool ran\n755 0\n755 0\npasswd kept\nthrough\n",
       );
       const view = new ImageView([...layers, placed.layer!].map((id) => fx.store.path(id)));
-      const { stream } = await view.open("/etc/app/config.json");
+      const stream = await (await view.open("/etc/app/config.json")).stream();
       assert.equal(await new Response(stream).text(), '{"a":1}');
       assert.equal((await view.stat("/link"))?.is_symlink, true);
       assert.equal((await view.stat("/opt/real/through"))?.is_regular, true);

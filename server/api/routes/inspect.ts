@@ -6,6 +6,7 @@ import { ImageView } from "../../images/fs_view.ts";
 import type { ImageRecord } from "../../store/mod.ts";
 import type { ApiContext } from "../context.ts";
 import { HttpError } from "../http_error.ts";
+import { parseRange } from "../../../src/wire/_range.ts";
 import { flag } from "../query.ts";
 import { imageJson } from "../render.ts";
 
@@ -54,14 +55,29 @@ export function inspectRoutes(ctx: ApiContext): Hono {
       const v = view(c);
       return await fsErrors(async () => {
         const file = await v.open(path(c));
-        if (c.req.method === "HEAD") {
-          await file.stream.cancel();
-          return c.body(null, 200, { "Content-Length": String(file.size) });
-        }
-        return c.body(file.stream, 200, {
+        const headers: Record<string, string> = {
           "Content-Type": "application/octet-stream",
-          "Content-Length": String(file.size),
-        });
+          "Accept-Ranges": "bytes",
+        };
+        // One byte range is served as asked (an extension: ConTree clients never send one);
+        // several ranges get the whole file.
+        const range = parseRange(c.req.header("Range"), file.size);
+        if (range.kind === "unsatisfiable") {
+          throw new HttpError(416, "the range is malformed or starts past the end of the file", {
+            "Content-Range": `bytes */${file.size}`,
+          });
+        }
+        let status: 200 | 206 = 200;
+        let length = file.size;
+        if (range.kind === "partial") {
+          status = 206;
+          length = range.end - range.start + 1;
+          headers["Content-Range"] = `bytes ${range.start}-${range.end}/${file.size}`;
+        }
+        headers["Content-Length"] = String(length);
+        if (c.req.method === "HEAD") return c.body(null, status, headers);
+        const body = await file.stream(range.kind === "partial" ? range : undefined);
+        return c.body(body, status, headers);
       });
     })
     .get("/inspect/:uuid/archive", async (c) => {

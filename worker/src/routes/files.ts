@@ -10,7 +10,7 @@ import type { GatewayEnv } from "../_auth.ts";
 import { fileEtag, ifRangeHolds, noneMatch } from "../_etag.ts";
 import { ImagePathSchema, wildcardRest } from "../_paths.ts";
 import { Problem } from "../_problem.ts";
-import { parseRange, sliceStream } from "../_range.ts";
+import { parseRange, sliceStream } from "../../../src/wire/_range.ts";
 import { ArchiveQuery, FileQuery, RefParams } from "../_schemas.ts";
 import { resolveRef, upstream } from "../_upstream.ts";
 import { parseOr400, valid } from "../_validate.ts";
