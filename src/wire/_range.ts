@@ -126,6 +126,31 @@ export function parseRange(header: string | null | undefined, size: number): Ran
 }
 
 /**
+ * Reads a `Content-Range` header: the bytes a 206 answer carries and the whole size (when
+ * not `*`), or for a 416 answer (`bytes *&#47;SIZE`) only the size; `null` when malformed.
+ *
+ * @example
+ * ```ts
+ * import { readContentRange } from "./_range.ts";
+ *
+ * readContentRange("bytes 0-9/100"); // { start: 0, end: 9, total: 100 }
+ * readContentRange("bytes *" + "/100"); // { total: 100 }
+ * ```
+ */
+export function readContentRange(
+  header: string | null,
+): { start: number; end: number; total: number | undefined } | { total: number } | null {
+  const match = /^\s*bytes\s+(?:(\d{1,15})-(\d{1,15})|\*)\/(\d{1,15}|\*)\s*$/i.exec(header ?? "");
+  if (!match) return null;
+  const [, first, last, size] = match;
+  const total = size === "*" ? undefined : Number(size);
+  if (first === undefined) return total === undefined ? null : { total };
+  const [start, end] = [Number(first), Number(last)];
+  if (end < start || (total !== undefined && end >= total)) return null;
+  return { start, end, total };
+}
+
+/**
  * The `Range` header value asking for `range`.
  *
  * @example

@@ -6,7 +6,19 @@
  */
 import type * as v from "valibot";
 import { VERSION } from "../version.ts";
-import { ContreeNetworkError, ResponseValidationError } from "./errors.ts";
+import {
+  ContreeError,
+  ContreeNetworkError,
+  RangeNotSatisfiableError,
+  ResponseValidationError,
+} from "./errors.ts";
+import {
+  type ByteRange,
+  rangeHeader,
+  readContentRange,
+  resolveRange,
+  sliceStream,
+} from "./_range.ts";
 import type { OperationEvent } from "./events.ts";
 import { type Content, readContent, sha256Hex } from "./hash.ts";
 import { parseImageRef } from "./image_ref.ts";
@@ -309,10 +321,33 @@ export interface FollowOperationEventsQuery {
  * ```
  */
 export interface DownloadStream {
-  /** The file's bytes. */
+  /** The file's bytes (with a `range`: those of the range). */
   body: ReadableStream<Uint8Array>;
-  /** Its size from `Content-Length`, when sent uncompressed. */
+  /** The size of `body` from `Content-Length`, when sent uncompressed. */
   size: number | undefined;
+  /**
+   * With the `range` option: where `body` sits in the file (inclusive bounds) and the file's
+   * size, when known.
+   */
+  range?: { start: number; end: number; total: number | undefined };
+}
+
+/**
+ * Options of {@linkcode ContreeClient.downloadStream}.
+ *
+ * @example
+ * ```ts
+ * import type { DownloadOptions } from "@contree/sdk";
+ *
+ * const lastKiB: DownloadOptions = { range: { suffix: 1024 }, timeout: 10_000 };
+ * ```
+ */
+export interface DownloadOptions extends RequestOptions {
+  /**
+   * Only these bytes of the file, sent uncompressed. A server that honours `Range` sends just
+   * them; from one that sends the whole file, the client cuts them out.
+   */
+  range?: ByteRange;
 }
 
 function time(value: Time | undefined): string | undefined {
@@ -1077,16 +1112,54 @@ export class ContreeClient {
    * console.log(received, size);
    * ```
    */
-  async downloadStream(uuid: string, path: string, opts?: RequestOptions): Promise<DownloadStream> {
-    const res = await this.#http.stream(
-      this.#file(uuid, "download", path),
-      opts,
-    );
+  async downloadStream(
+    uuid: string,
+    path: string,
+    opts?: DownloadOptions,
+  ): Promise<DownloadStream> {
+    const spec = this.#file(uuid, "download", path);
+    const range = opts?.range;
+    if (range) {
+      // A range counts the file's own bytes, so it is asked of the uncompressed file.
+      spec.headers = { ...spec.headers, ...UNCOMPRESSED, range: rangeHeader(range) };
+      spec.pass = [416];
+    }
+    const res = await this.#http.stream(spec, opts);
     const length = res.headers.get("content-length");
     const encoded = (res.headers.get("content-encoding") ?? "identity") !== "identity";
+    const body = res.body ?? new Response(new Uint8Array()).body!;
+    const size = length !== null && !encoded ? Number(length) : undefined;
+    if (!range) return { body, size };
+    const where = readContentRange(res.headers.get("content-range"));
+    const unsatisfiable = (total: number | undefined) =>
+      new RangeNotSatisfiableError({
+        status: 416,
+        message: `the range ${rangeHeader(range)} starts past the end of ${path}`,
+        body: "",
+        method: "GET",
+        url: this.#http.url(spec.path, spec.query),
+        size: total,
+      });
+    if (res.status === 416) {
+      await body.cancel();
+      throw unsatisfiable(where?.total);
+    }
+    if (res.status === 206 && where && "start" in where) return { body, size, range: where };
+    // The server sent the whole file: cut the range out of it.
+    if (size === undefined) {
+      await body.cancel();
+      throw new ContreeError(`cannot take a range of ${path}: the server sent no length`);
+    }
+    const bounds = resolveRange(range, size);
+    if (!bounds) {
+      await body.cancel();
+      throw unsatisfiable(size);
+    }
+    const part = bounds.end - bounds.start + 1;
     return {
-      body: res.body ?? new Response(new Uint8Array()).body!,
-      size: length !== null && !encoded ? Number(length) : undefined,
+      body: part === size ? body : body.pipeThrough(sliceStream(bounds.start, part)),
+      size: part,
+      range: { ...bounds, total: size },
     };
   }
 

@@ -223,6 +223,28 @@ export class RateLimitError extends ContreeApiError {}
  */
 export class ServerError extends ContreeApiError {}
 
+/**
+ * 416: the byte range asked for starts past the end of the file. `size` is the file's size,
+ * when the server told it.
+ *
+ * @example
+ * ```ts
+ * import { RangeNotSatisfiableError } from "@contree/sdk";
+ *
+ * const sizeOf = (error: unknown) => error instanceof RangeNotSatisfiableError ? error.size : undefined;
+ * ```
+ */
+export class RangeNotSatisfiableError extends ContreeApiError {
+  /** The file's size in bytes, when known. */
+  readonly size: number | undefined;
+
+  /** Creates the error; `size` comes from the `Content-Range` of the answer. */
+  constructor(init: ContreeApiErrorInit & { size?: number }) {
+    super(init);
+    this.size = init.size;
+  }
+}
+
 const BY_STATUS: Record<number, typeof ContreeApiError> = {
   400: BadRequestError,
   401: UnauthorizedError,
@@ -230,6 +252,7 @@ const BY_STATUS: Record<number, typeof ContreeApiError> = {
   404: NotFoundError,
   409: ConflictError,
   410: GoneError,
+  416: RangeNotSatisfiableError,
   422: UnprocessableEntityError,
   425: TooEarlyError,
   429: RateLimitError,

@@ -23,3 +23,4 @@ export * from "./retry.ts";
 export * from "./sse.ts";
 export * from "./stream_repr.ts";
 export * from "./types.ts";
+export type { ByteRange } from "./_range.ts";

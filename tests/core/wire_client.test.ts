@@ -12,6 +12,7 @@ import {
   ContreeNetworkError,
   ContreeTimeoutError,
   NotFoundError,
+  RangeNotSatisfiableError,
   RateLimitError,
   ResponseValidationError,
   ServerError,
@@ -223,6 +224,32 @@ describe("wire client", () => {
     const plain = await make({ compressedDownloads: false }).downloadStream(IMAGE, "/big");
     assert.equal(plain.size, double.bigFile.length);
     await plain.body.cancel();
+  });
+
+  it("cuts a byte range out of a whole download when the server ignores Range", async () => {
+    double.bigFile = new Uint8Array(300_000).map((_, i) => i % 251);
+    const start = double.requests.length;
+    const middle = await client.downloadStream(IMAGE, "/big", {
+      range: { start: 70_000, end: 200_000 },
+    });
+    const sent = double.requests[start].headers;
+    assert.equal(sent.get("range"), "bytes=70000-200000");
+    // Node's fetch adds its own `identity` to a request with a Range (as the Fetch standard says).
+    assert.match(sent.get("accept-encoding") ?? "", /^identity(, identity)?$/);
+    assert.deepEqual(middle.range, { start: 70_000, end: 200_000, total: 300_000 });
+    assert.equal(middle.size, 130_001);
+    const bytes = new Uint8Array(await new Response(middle.body).arrayBuffer());
+    assert.deepEqual(bytes, double.bigFile.subarray(70_000, 200_001));
+    const tail = await client.downloadStream(IMAGE, "/big", { range: { suffix: 10 } });
+    assert.deepEqual(tail.range, { start: 299_990, end: 299_999, total: 300_000 });
+    assert.deepEqual(
+      new Uint8Array(await new Response(tail.body).arrayBuffer()),
+      double.bigFile.subarray(299_990),
+    );
+    await assert.rejects(
+      client.downloadStream(IMAGE, "/big", { range: { start: 300_000 } }),
+      (error) => error instanceof RangeNotSatisfiableError && error.size === 300_000,
+    );
   });
 
   it("asks file downloads and archives uncompressed only with compressedDownloads: false", async () => {

@@ -273,6 +273,16 @@ export function gatewaySuite(kind: GatewayKind): void {
       const several = await call(path, { headers: { range: "bytes=0-1,5-6" } });
       assert.equal(several.status, 200);
       assert.deepEqual(await bytes(several), world.rand);
+      // The tail of the 200 MiB file: upstream serves the range, nothing else passes.
+      const tail = await call(`/images/${world.image}/files/data/big.bin`, {
+        headers: { range: "bytes=-16" },
+      });
+      assert.equal(tail.status, 206);
+      assert.equal(
+        tail.headers.get("content-range"),
+        `bytes ${BIG_BYTES - 16}-${BIG_BYTES - 1}/${BIG_BYTES}`,
+      );
+      assert.deepEqual(await bytes(tail), new Uint8Array(16));
     });
 
     it("answers conditional requests: If-None-Match 304, If-Range", async () => {

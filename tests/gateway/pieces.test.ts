@@ -1,79 +1,12 @@
-// The gateway's pure pieces: ranges, entity tags, keys, paths and request schemas.
+// The gateway's pure pieces: entity tags, keys, paths and request schemas.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import * as v from "valibot";
-import { parseRange, sliceStream } from "../../src/wire/_range.ts";
 import { fileEtag, ifRangeHolds, noneMatch } from "../../worker/src/_etag.ts";
 import { generateGatewayKey, parseGatewayKeys } from "../../worker/src/keys.ts";
 import { ImagePathSchema, ImageRefSchema } from "../../worker/src/_paths.ts";
 import { ListQuery, RunBody } from "../../worker/src/_schemas.ts";
 import { gatewayOptionsFromEnv } from "../../worker/src/env.ts";
-
-describe("parseRange", () => {
-  const cases: [string | null, number, unknown][] = [
-    [null, 10, { kind: "full" }],
-    ["bytes=0-0", 10, { kind: "partial", start: 0, end: 0 }],
-    ["bytes=2-5", 10, { kind: "partial", start: 2, end: 5 }],
-    ["bytes=2-", 10, { kind: "partial", start: 2, end: 9 }],
-    ["bytes=5-1000", 10, { kind: "partial", start: 5, end: 9 }],
-    ["bytes=-3", 10, { kind: "partial", start: 7, end: 9 }],
-    ["bytes=-30", 10, { kind: "partial", start: 0, end: 9 }],
-    ["BYTES = 1-2", 10, { kind: "partial", start: 1, end: 2 }],
-    ["bytes=10-", 10, { kind: "unsatisfiable" }],
-    ["bytes=-0", 10, { kind: "unsatisfiable" }],
-    ["bytes=0-", 0, { kind: "unsatisfiable" }],
-    ["bytes=5-2", 10, { kind: "unsatisfiable" }],
-    ["bytes=abc", 10, { kind: "unsatisfiable" }],
-    ["bytes=-", 10, { kind: "unsatisfiable" }],
-    ["bytes=", 10, { kind: "unsatisfiable" }],
-    ["bytes=1-2,x", 10, { kind: "unsatisfiable" }],
-    ["garbage", 10, { kind: "unsatisfiable" }],
-    ["bytes=99999999999999999999-", 10, { kind: "unsatisfiable" }],
-    ["bytes=0-1,4-5", 10, { kind: "full" }],
-    ["items=0-1", 10, { kind: "full" }],
-  ];
-  for (const [header, size, expected] of cases) {
-    it(`${JSON.stringify(header)} of ${size} bytes`, () => {
-      assert.deepEqual(parseRange(header, size), expected);
-    });
-  }
-});
-
-describe("sliceStream", () => {
-  async function slice(chunks: string[], start: number, length: number): Promise<string> {
-    const source = ReadableStream.from(chunks.map((c) => new TextEncoder().encode(c)));
-    return await new Response(source.pipeThrough(sliceStream(start, length))).text();
-  }
-
-  it("cuts across chunk boundaries", async () => {
-    assert.equal(await slice(["abc", "def", "ghi"], 2, 5), "cdefg");
-    assert.equal(await slice(["abc", "def", "ghi"], 3, 3), "def");
-    assert.equal(await slice(["abc", "def", "ghi"], 0, 9), "abcdefghi");
-    assert.equal(await slice(["abc", "def", "ghi"], 8, 1), "i");
-  });
-
-  it("stops reading the source once the range is sent", async () => {
-    let pulled = 0;
-    let cancelled = false;
-    const source = new ReadableStream<Uint8Array>({
-      pull(controller) {
-        pulled++;
-        controller.enqueue(new Uint8Array(1024));
-      },
-      cancel() {
-        cancelled = true;
-      },
-    }, { highWaterMark: 0 });
-    const body = await new Response(source.pipeThrough(sliceStream(100, 2000))).arrayBuffer();
-    assert.equal(body.byteLength, 2000);
-    assert.ok(pulled <= 4, `pulled ${pulled} chunks`);
-    // The pipe cancels its source as it shuts down, which may finish a few ticks later.
-    for (let i = 0; i < 100 && !cancelled; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    assert.equal(cancelled, true);
-  });
-});
 
 describe("entity tags", () => {
   it("are strong, stable and differ by image and path", () => {

@@ -1,7 +1,7 @@
 // The project's own wire client (src/wire) driving the local backend end to end.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { ContreeClient, decodeStreamText } from "../../src/wire/mod.ts";
+import { ContreeClient, decodeStreamText, RangeNotSatisfiableError } from "../../src/wire/mod.ts";
 import { type Backend, startBackend } from "./_backend.ts";
 
 describe("server with ContreeClient", () => {
@@ -68,5 +68,36 @@ describe("server with ContreeClient", () => {
     assert.ok(ops.some((o) => o.uuid === spawned.uuid));
     await client.deleteImageTag(image, "e2e/client:v1");
     assert.equal((await client.inspectImage(image)).tag, null);
+  });
+
+  it("downloads byte ranges the backend serves as asked (206)", async () => {
+    const spawned = await client.spawnInstance({
+      image: "tag:busybox:latest",
+      command: "seq 1 30000 > /n",
+      shell: true,
+      disposable: false,
+    });
+    let image = "";
+    for await (const event of client.followOperationEvents(spawned.uuid)) {
+      if (event.type === "completion") image = String(event.data.result_image_uuid);
+    }
+    const text = Array.from({ length: 30000 }, (_, i) => `${i + 1}\n`).join("");
+    const part = async (range: Parameters<ContreeClient["downloadStream"]>[2]) => {
+      const got = await client.downloadStream(image, "/n", range);
+      return { ...got, text: await new Response(got.body).text() };
+    };
+    const middle = await part({ range: { start: 70000, end: 70009 } });
+    assert.deepEqual(middle.range, { start: 70000, end: 70009, total: text.length });
+    assert.equal(middle.size, 10);
+    assert.equal(middle.text, text.slice(70000, 70010));
+    const tail = await part({ range: { suffix: 6 } });
+    assert.equal(tail.text, text.slice(-6));
+    const rest = await part({ range: { start: 100 } });
+    assert.equal(rest.text, text.slice(100));
+    const past = await client.downloadStream(image, "/n", { range: { start: text.length } })
+      .catch((error) => error);
+    assert.ok(past instanceof RangeNotSatisfiableError, String(past));
+    assert.equal(past.status, 416);
+    assert.equal(past.size, text.length);
   });
 });

@@ -5,12 +5,12 @@
  */
 import { Hono } from "hono";
 import { getMimeType } from "hono/utils/mime";
-import type { ContreeClient } from "../../../mod.ts";
+import { type ContreeClient, RangeNotSatisfiableError } from "../../../mod.ts";
 import type { GatewayEnv } from "../_auth.ts";
 import { fileEtag, ifRangeHolds, noneMatch } from "../_etag.ts";
 import { ImagePathSchema, wildcardRest } from "../_paths.ts";
 import { Problem } from "../_problem.ts";
-import { parseRange, sliceStream } from "../../../src/wire/_range.ts";
+import { readRangeHeader } from "../../../src/wire/_range.ts";
 import { ArchiveQuery, FileQuery, RefParams } from "../_schemas.ts";
 import { resolveRef, upstream } from "../_upstream.ts";
 import { parseOr400, valid } from "../_validate.ts";
@@ -35,6 +35,13 @@ export function attachment(name: string): string {
     (ch) => `%${ch.charCodeAt(0).toString(16)}`,
   );
   return `attachment; filename="${ascii}"; filename*=UTF-8''${utf8}`;
+}
+
+/** 416, with the file's size when known (`Content-Range: bytes *` + `/SIZE`). */
+function unsatisfiable(size: number | undefined): Problem {
+  return new Problem(416, "the range is malformed or starts past the end of the file", {
+    headers: { "content-range": `bytes */${size ?? "*"}` },
+  });
 }
 
 function basename(path: string): string {
@@ -76,8 +83,18 @@ export function fileRoutes(client: ContreeClient): Hono<GatewayEnv> {
           if (!exists) throw new Problem(404, "no such image or file");
           return new Response(null, { status: 304, headers });
         }
-        const { body, size } = await upstream(
-          () => client.downloadStream(uuid, path),
+        // One range is asked of upstream (which serves it, or the client cuts it out of the
+        // whole file); a malformed one is answered 416 once the size is known.
+        const asked = ifRangeHolds(c.req.header("if-range"), etag)
+          ? readRangeHeader(c.req.header("range"))
+          : "whole";
+        const { body, size, range } = await upstream(
+          () =>
+            client.downloadStream(uuid, path, typeof asked === "object" ? { range: asked } : {})
+              .catch((error) => {
+                if (!(error instanceof RangeNotSatisfiableError)) throw error;
+                throw unsatisfiable(error.size);
+              }),
           "no such image or file",
         );
         headers.set("content-type", getMimeType(path) ?? "application/octet-stream");
@@ -87,37 +104,22 @@ export function fileRoutes(client: ContreeClient): Hono<GatewayEnv> {
             attachment(basename(path)),
           );
         }
+        if (asked === "invalid") {
+          await body.cancel();
+          throw unsatisfiable(size);
+        }
+        headers.set("accept-ranges", size === undefined ? "none" : "bytes");
+        if (size !== undefined) headers.set("content-length", String(size));
         let status = 200;
-        let slice: TransformStream<Uint8Array, Uint8Array> | undefined;
-        if (size === undefined) {
-          headers.set("accept-ranges", "none");
-        } else {
-          headers.set("accept-ranges", "bytes");
-          const range = ifRangeHolds(c.req.header("if-range"), etag)
-            ? parseRange(c.req.header("range"), size)
-            : { kind: "full" as const };
-          if (range.kind === "unsatisfiable") {
-            await body.cancel();
-            throw new Problem(416, "the range is malformed or starts past the end of the file", {
-              headers: { "content-range": `bytes */${size}` },
-            });
-          }
-          if (range.kind === "partial") {
-            status = 206;
-            const length = range.end - range.start + 1;
-            headers.set("content-range", `bytes ${range.start}-${range.end}/${size}`);
-            headers.set("content-length", String(length));
-            if (length !== size) slice = sliceStream(range.start, length);
-          } else {
-            headers.set("content-length", String(size));
-          }
+        if (range) {
+          status = 206;
+          headers.set("content-range", `bytes ${range.start}-${range.end}/${range.total ?? "*"}`);
         }
         if (c.req.method === "HEAD") {
           await body.cancel();
           return new Response(null, { status, headers });
         }
-        const out = slice ? body.pipeThrough(slice) : body;
-        return new Response(out, { status, headers });
+        return new Response(body, { status, headers });
       },
     )
     .get(
