@@ -168,6 +168,7 @@ async function ensureBaseImage(store: Store, layers: LayerStore): Promise<void> 
       parent: null,
       layers: [layer],
       env: {},
+      workdir: "",
     });
     store.images.setTag(uuid, BASE_TAG);
     setMeta(store.db, "base_image", uuid);
@@ -284,6 +285,7 @@ async function importRootfs(args: string[]): Promise<void> {
       parent: null,
       layers: [layer],
       env: {},
+      workdir: "",
     });
     store.images.setTag(uuid, values.tag);
     console.log(`imported ${source} as ${uuid} tagged ${values.tag}`);
@@ -327,7 +329,7 @@ async function importArchiveCommand(args: string[]): Promise<void> {
         if (line) console.log(line.trimEnd());
       },
     });
-    let image = store.images.byContent(result.layers, result.config.env);
+    let image = store.images.byContent(result.layers, result.config.env, result.config.workdir);
     if (!image) {
       image = {
         uuid: crypto.randomUUID(),
@@ -337,6 +339,7 @@ async function importArchiveCommand(args: string[]): Promise<void> {
         parent: null,
         layers: result.layers,
         env: result.config.env,
+        workdir: result.config.workdir,
       };
       store.images.insert(image);
     }

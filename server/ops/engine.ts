@@ -400,7 +400,8 @@ export class OperationEngine {
       ? ["/bin/sh", ["-c", request.command, ...request.args]]
       : [request.command, request.args];
     const env = processEnv(request.uid, image.env, request.env);
-    const cwd = request.cwd || "/";
+    // Empty means the image's WORKDIR (wire protocol); images without one start at the root.
+    const cwd = request.cwd || image.workdir || "/";
     const processes = this.#processes.get(uuid)!;
     let spawned = false;
     const spawnEvent = (pid: number) => {
@@ -542,7 +543,11 @@ export class OperationEngine {
           }
         },
       });
-      const known = this.#store.images.byContent(result.layers, result.config.env);
+      const known = this.#store.images.byContent(
+        result.layers,
+        result.config.env,
+        result.config.workdir,
+      );
       outcome.image = known ? undefined : {
         uuid: crypto.randomUUID(),
         tag: null,
@@ -551,6 +556,7 @@ export class OperationEngine {
         parent: null,
         layers: result.layers,
         env: result.config.env,
+        workdir: result.config.workdir,
       };
       outcome.resultImage = known?.uuid ?? outcome.image!.uuid;
       outcome.imageSize = result.size;
@@ -618,6 +624,7 @@ export class OperationEngine {
       parent: image.uuid,
       layers,
       env,
+      workdir: image.workdir,
     };
     outcome.status = "SUCCESS";
     outcome.resultImage = outcome.image.uuid;

@@ -213,6 +213,11 @@ function envMap(entries: string[]): Record<string, string> {
   return env;
 }
 
+/** A config's `WorkingDir` as an absolute path (`""` stays: no working directory). */
+function absoluteWorkdir(dir: string): string {
+  return dir === "" || dir.startsWith("/") ? dir : `/${dir}`;
+}
+
 /** Parses an image config: its runtime settings and the digests of its uncompressed layers. */
 export function parseImageConfig(
   bytes: Uint8Array,
@@ -223,7 +228,8 @@ export function parseImageConfig(
   return {
     config: {
       env: envMap(settings?.Env ?? []),
-      workdir: settings?.WorkingDir ?? "",
+      // Docker resolves a relative WORKDIR against "/" when there is none before it.
+      workdir: absoluteWorkdir(settings?.WorkingDir ?? ""),
       user: settings?.User ?? "",
       entrypoint: settings?.Entrypoint ?? [],
       cmd: settings?.Cmd ?? [],

@@ -223,7 +223,8 @@ async function dockerSavePlan(
  * @example
  * ```ts
  * const result = await importArchive({ path: "./busybox.tar", layerStore, cache });
- * store.images.insert({ uuid, layers: result.layers, env: result.config.env, ... });
+ * const { env, workdir } = result.config;
+ * store.images.insert({ uuid, layers: result.layers, env, workdir, ... });
  * ```
  */
 export async function importArchive(options: ArchiveImportOptions): Promise<ImportResult> {

@@ -17,7 +17,8 @@ CREATE TABLE IF NOT EXISTS images (
   operation_uuid TEXT,
   parent TEXT,
   layers TEXT NOT NULL,
-  env TEXT NOT NULL DEFAULT '{}'
+  env TEXT NOT NULL DEFAULT '{}',
+  workdir TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS images_order ON images (created_at DESC, uuid DESC);
 CREATE TABLE IF NOT EXISTS files (
@@ -73,7 +74,19 @@ export function openDatabase(path: string): DatabaseSync {
   db.exec("PRAGMA synchronous = NORMAL");
   db.exec("PRAGMA busy_timeout = 5000");
   db.exec(SCHEMA);
+  migrate(db);
   return db;
+}
+
+/**
+ * Adds the columns newer than a data directory's tables: `CREATE TABLE IF NOT EXISTS` leaves
+ * existing tables as they are.
+ */
+function migrate(db: DatabaseSync): void {
+  const columns = db.prepare("PRAGMA table_info(images)").all() as { name: string }[];
+  if (!columns.some((column) => column.name === "workdir")) {
+    db.exec("ALTER TABLE images ADD COLUMN workdir TEXT NOT NULL DEFAULT ''");
+  }
 }
 
 /**

@@ -17,6 +17,8 @@ export interface ImageRecord {
   layers: string[];
   /** Environment carried by the image (set by runs with `preserve_env`). */
   env: Record<string, string>;
+  /** The image's working directory from its config (`WorkingDir`); `""` = none. */
+  workdir: string;
 }
 
 /** Filters and page of an image listing. */
@@ -45,6 +47,7 @@ interface ImageRow {
   parent: string | null;
   layers: string;
   env: string;
+  workdir: string;
 }
 
 function toRecord(row: ImageRow): ImageRecord {
@@ -81,14 +84,18 @@ export class ImageRepo {
   }
 
   /**
-   * The oldest image without a parent made of exactly `layers` with exactly `env`: an earlier
-   * import of the same content, or `undefined`.
+   * The oldest image without a parent made of exactly `layers` with exactly `env` and
+   * `workdir`: an earlier import of the same content, or `undefined`.
    */
-  byContent(layers: string[], env: Record<string, string>): ImageRecord | undefined {
+  byContent(
+    layers: string[],
+    env: Record<string, string>,
+    workdir: string,
+  ): ImageRecord | undefined {
     const row = this.#db.prepare(
-      `SELECT * FROM images WHERE parent IS NULL AND layers = ? AND env = ?
+      `SELECT * FROM images WHERE parent IS NULL AND layers = ? AND env = ? AND workdir = ?
        ORDER BY created_at, uuid LIMIT 1`,
-    ).get(JSON.stringify(layers), JSON.stringify(env));
+    ).get(JSON.stringify(layers), JSON.stringify(env), workdir);
     return row ? toRecord(row as unknown as ImageRow) : undefined;
   }
 
@@ -139,8 +146,8 @@ export class ImageRepo {
   /** Stores a new image. */
   insert(image: ImageRecord): void {
     this.#db.prepare(
-      `INSERT INTO images (uuid, tag, created_at, operation_uuid, parent, layers, env)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO images (uuid, tag, created_at, operation_uuid, parent, layers, env, workdir)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       image.uuid,
       image.tag,
@@ -149,6 +156,7 @@ export class ImageRepo {
       image.parent,
       JSON.stringify(image.layers),
       JSON.stringify(image.env),
+      image.workdir,
     );
   }
 
