@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { ByteRange } from "../wire/_range.ts";
 import type { GrepQuery, GrepResult, Image } from "../wire/types.ts";
 import type { Contree } from "./contree.ts";
 import { ContreeImageStateError, DisposableImageRunError } from "./errors.ts";
@@ -49,6 +50,24 @@ export interface ContreeImageInit<O = string, E = string> {
 export interface ReadOptions {
   /** Aborts the call. */
   signal?: AbortSignal;
+}
+
+/**
+ * Options of {@linkcode ContreeImage.open}.
+ *
+ * @example
+ * ```ts
+ * import type { OpenOptions } from "@contree/sdk";
+ *
+ * const lastKiB: OpenOptions = { range: { suffix: 1024 } };
+ * ```
+ */
+export interface OpenOptions extends ReadOptions {
+  /**
+   * Only these bytes of the file (`{ start, end }` inclusive, `{ start }` to the end, or the
+   * last `{ suffix }` bytes). A range past the end rejects with `RangeNotSatisfiableError`.
+   */
+  range?: ByteRange;
 }
 
 /**
@@ -380,8 +399,8 @@ export class ContreeImage<O = string, E = string> {
   }
 
   /**
-   * Opens a file of the image as a stream: bytes flow as they are read, in
-   * constant memory.
+   * Opens a file of the image (or a byte range of it) as a stream: bytes flow as
+   * they are read, in constant memory.
    *
    * @example
    * ```ts
@@ -393,10 +412,19 @@ export class ContreeImage<O = string, E = string> {
    *   return bytes;
    * }
    * ```
+   *
+   * @example The end of a log
+   * ```ts
+   * import type { ContreeImage } from "@contree/sdk";
+   *
+   * async function tail(image: ContreeImage) {
+   *   return await new Response(await image.open("/var/log/build.log", { range: { suffix: 4096 } })).text();
+   * }
+   * ```
    */
-  async open(path: string, options: ReadOptions = {}): Promise<ReadableStream<Uint8Array>> {
+  async open(path: string, options: OpenOptions = {}): Promise<ReadableStream<Uint8Array>> {
     const uuid = await this.#uuid(options.signal);
-    const opts = this.contree.requestOptions(options.signal);
+    const opts = { ...this.contree.requestOptions(options.signal), range: options.range };
     return (await this.contree.api.downloadStream(uuid, path, opts)).body;
   }
 

@@ -35,7 +35,12 @@ export {
   type RunFiles,
   type UploadedFile,
 } from "./files.ts";
-export { ContreeImage, type ContreeImageInit, type ReadOptions } from "./image.ts";
+export {
+  ContreeImage,
+  type ContreeImageInit,
+  type OpenOptions,
+  type ReadOptions,
+} from "./image.ts";
 export { ImageDirectory, ImageEntry, ImageFile } from "./image_fs.ts";
 export { ImagesManager, type ImportOptions, type ListImagesOptions } from "./images.ts";
 export { type OciReference, parseOciReference } from "./oci.ts";

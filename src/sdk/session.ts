@@ -10,7 +10,7 @@ import type { GrepQuery, GrepResult } from "../wire/types.ts";
 import type { Contree } from "./contree.ts";
 import { ContreeSessionBusyError, ContreeSessionError } from "./errors.ts";
 import type { Outcome } from "./_execution.ts";
-import { ContreeImage, runOptions } from "./image.ts";
+import { ContreeImage, type OpenOptions, runOptions } from "./image.ts";
 import type { ImageDirectory, ImageFile } from "./image_fs.ts";
 import type { RunOutput } from "./result.ts";
 import { ContreeRun } from "./run.ts";
@@ -472,7 +472,7 @@ export class ContreeSession {
   }
 
   /** Streams a file at HEAD (see `ContreeImage.open`). */
-  open(path: string, options: { signal?: AbortSignal } = {}): Promise<ReadableStream<Uint8Array>> {
+  open(path: string, options: OpenOptions = {}): Promise<ReadableStream<Uint8Array>> {
     return this.head.open(path, options);
   }
 

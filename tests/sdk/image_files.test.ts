@@ -4,7 +4,12 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { gunzipSync } from "node:zlib";
 import { type ContreeImage, ImageDirectory, ImageFile } from "../../src/sdk/mod.ts";
-import { NotFoundError, UnprocessableEntityError } from "../../src/wire/mod.ts";
+import {
+  type ByteRange,
+  NotFoundError,
+  RangeNotSatisfiableError,
+  UnprocessableEntityError,
+} from "../../src/wire/mod.ts";
 import { pattern, useBackend } from "./_setup.ts";
 
 /** The member names of a tar archive. */
@@ -85,10 +90,21 @@ describe("files in images", () => {
     await assert.rejects(image.read("/data"), UnprocessableEntityError);
   });
 
-  it("open() streams a file's bytes", async () => {
+  it("open() streams a file's bytes, or a range of them", async () => {
     const stream = await image.open("/data/blob.bin");
     assert.ok(stream instanceof ReadableStream);
     assert.deepEqual(new Uint8Array(await new Response(stream).arrayBuffer()), binary);
+    const bytesOf = async (range: ByteRange) =>
+      new Uint8Array(
+        await new Response(await image.open("/data/blob.bin", { range })).arrayBuffer(),
+      );
+    assert.deepEqual(await bytesOf({ start: 10, end: 19 }), binary.subarray(10, 20));
+    assert.deepEqual(await bytesOf({ suffix: 7 }), binary.subarray(binary.length - 7));
+    assert.deepEqual(await bytesOf({ start: 100 }), binary.subarray(100));
+    await assert.rejects(
+      image.open("/data/blob.bin", { range: { start: binary.length } }),
+      RangeNotSatisfiableError,
+    );
   });
 
   it("archive() gives a tar stream, or a .tar.gz", async () => {
