@@ -5,6 +5,7 @@ import { pump, readHeader } from "./_pipes.ts";
 import { readReport, ZERO_RESOURCES } from "./_report.ts";
 import { signalName, signalNumber } from "./signals.ts";
 import { processProblem } from "./_validate.ts";
+import { nulTerminated } from "./_nul_list.ts";
 
 /** The helper's exit status when the sandbox is not running. */
 const EXIT_GONE = 3;
@@ -22,7 +23,7 @@ export interface ExecContext {
 }
 
 function envFile(env: Record<string, string>): Uint8Array<ArrayBuffer> {
-  return new TextEncoder().encode(Object.entries(env).map(([k, v]) => `${k}=${v}\0`).join(""));
+  return nulTerminated(Object.entries(env).map(([k, v]) => `${k}=${v}`));
 }
 
 /**

@@ -74,6 +74,23 @@ static const char *option_value(int argc, char **argv, int *i) {
 
 /* ---------------------------------------------------------------- launch */
 
+/*
+ * Splits `len` bytes of NUL-terminated strings (the last byte a NUL) into a NULL-terminated
+ * array pointing into `data`; the count goes to *count when asked.
+ */
+static char **split_nul(char *data, size_t len, int *count) {
+  size_t n = 0;
+  for (size_t k = 0; k < len; k++) n += data[k] == '\0';
+  char **items = calloc(n + 1, sizeof *items);
+  if (!items) fail("calloc", NULL);
+  for (size_t k = 0, at = 0; k < n; k++) {
+    items[k] = data + at;
+    at += strlen(data + at) + 1;
+  }
+  if (count) *count = (int)n;
+  return items;
+}
+
 /* Reads exactly `len` bytes from fd 0; false at EOF or on error. */
 static int read_exactly(char *buf, size_t len) {
   for (size_t got = 0; got < len;) {
@@ -100,16 +117,7 @@ static char **read_run_args(int *count) {
   if (!data) fail("malloc", NULL);
   if (!read_exactly(data, len)) exit(EXIT_SETUP);
   if (data[len - 1] != '\0') usage("launch: bad run arguments");
-  int n = 0;
-  for (unsigned long k = 0; k < len; k++) n += data[k] == '\0';
-  char **args = calloc((size_t)n + 1, sizeof *args);
-  if (!args) fail("calloc", NULL);
-  for (int k = 0, at = 0; k < n; k++) {
-    args[k] = data + at;
-    at += (int)strlen(data + at) + 1;
-  }
-  *count = n;
-  return args;
+  return split_nul(data, len, count);
 }
 
 /*
@@ -554,15 +562,7 @@ static char **read_env(const char *path) {
   }
   close(fd);
   data[len] = '\0';
-  size_t count = 0;
-  for (size_t k = 0; k < len; k++) count += data[k] == '\0';
-  char **env = calloc(count + 1, sizeof *env);
-  if (!env) fail("calloc", NULL);
-  for (size_t k = 0, at = 0; k < count; k++) {
-    env[k] = data + at;
-    at += strlen(data + at) + 1;
-  }
-  return env;
+  return split_nul(data, len, NULL);
 }
 
 static const struct {

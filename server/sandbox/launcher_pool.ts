@@ -6,6 +6,7 @@
  */
 import { type CgroupLimits, createRunCgroup, type RunCgroup } from "./_cgroups.ts";
 import { helperPath } from "./helper.ts";
+import { nulTerminated } from "./_nul_list.ts";
 
 /** A started `launch` process inside its run's cgroups. */
 export interface Launcher {
@@ -43,7 +44,7 @@ export async function sendRunArgs(
   writer: WritableStreamDefaultWriter<Uint8Array>,
   args: string[],
 ): Promise<void> {
-  const payload = new TextEncoder().encode(args.map((arg) => `${arg}\0`).join(""));
+  const payload = nulTerminated(args);
   const message = new Uint8Array(8 + payload.length);
   message.set(new TextEncoder().encode(payload.length.toString(16).padStart(8, "0")));
   message.set(payload, 8);
@@ -73,7 +74,8 @@ async function dispose(launcher: Launcher): Promise<void> {
 function waiting(launcher: Launcher): boolean {
   try {
     const stat = Deno.readTextFileSync(`/proc/${launcher.child.pid}/stat`);
-    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    // The state letter follows the command name, which may itself hold ")".
+    const state = stat[stat.lastIndexOf(")") + 2];
     return state !== "Z" && state !== "X";
   } catch {
     return false;

@@ -13,6 +13,7 @@ import type { RunningSandbox, SandboxProcess } from "./exec.ts";
 import { startProcess } from "./_exec.ts";
 import { helperPath } from "./helper.ts";
 import { type LauncherPool, sendRunArgs, startLauncher } from "./launcher_pool.ts";
+import { nulTerminated } from "./_nul_list.ts";
 import { pump, readHeader } from "./_pipes.ts";
 import { placeFiles } from "./_place_files.ts";
 import { readReport, ZERO_RESOURCES } from "./_report.ts";
@@ -222,8 +223,10 @@ function bwrapArgs(spec: SandboxSpec, helper: string, merged: string): string[] 
 
 /** bwrap `--args` content (NUL-separated) that sets exactly `env` in the sandbox. */
 function envArgs(env: Record<string, string>): Uint8Array<ArrayBuffer> {
-  const args = ["--clearenv", ...Object.entries(env).flatMap(([k, v]) => ["--setenv", k, v])];
-  return new TextEncoder().encode(args.map((arg) => `${arg}\0`).join(""));
+  return nulTerminated([
+    "--clearenv",
+    ...Object.entries(env).flatMap(([k, v]) => ["--setenv", k, v]),
+  ]);
 }
 
 /**
