@@ -6,6 +6,7 @@
 //   deno run -A bench/sdk_run.ts [RUNS]
 import { startBackend } from "../tests/server/_backend.ts";
 import { Contree } from "../src/sdk/mod.ts";
+import { ZERO_RESOURCES } from "../server/sandbox/_report.ts";
 import { median } from "./_wire_bench.ts";
 
 const runs = Number(Deno.args[0] ?? 60);
@@ -95,25 +96,7 @@ try {
 // 2. Canned answers: the client's own work only.
 const IMAGE = "00000000-0000-0000-0000-000000000001";
 const OPERATION = "00000000-0000-0000-0000-000000000002";
-const resources = Object.fromEntries(
-  [
-    "user_time_us",
-    "sys_time_us",
-    "max_rss_kb",
-    "shared_memory",
-    "unshared_memory",
-    "swaps",
-    "minor_faults",
-    "major_faults",
-    "voluntary_ctx_switches",
-    "involuntary_ctx_switches",
-    "block_input_ops",
-    "block_output_ops",
-    "ipc_msgs_sent",
-    "ipc_msgs_received",
-    "signals_received",
-  ].map((key) => [key, 0]),
-);
+
 const ts = "2026-01-01T00:00:00Z";
 const events = [
   {
@@ -128,7 +111,14 @@ const events = [
     ts,
     spid: 1,
     type: "exit",
-    data: { pid: 2, code: 0, signal: -1, timed_out: false, duration_ms: 1, resources },
+    data: {
+      pid: 2,
+      code: 0,
+      signal: -1,
+      timed_out: false,
+      duration_ms: 1,
+      resources: ZERO_RESOURCES,
+    },
   },
   {
     id: 2,
