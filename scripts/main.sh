@@ -34,7 +34,9 @@ wait_for() {
   return 1
 }
 
-deno run -A server/main.ts serve --port 0 --data-dir "$data" --token "$token" >"$data/backend.log" 2>&1 &
+# The token goes through the environment: command lines show in `ps`.
+CONTREE_TOKEN="$token" deno run -A server/main.ts serve --port 0 --data-dir "$data" \
+  >"$data/backend.log" 2>&1 &
 pids+=($!)
 backend="$(wait_for "$data/backend.log" 'http://[0-9.]+:[0-9]+' "${pids[0]}")"
 
@@ -44,8 +46,9 @@ pids+=($!)
 gateway="$(wait_for "$data/gateway.log" 'http://[0-9.]+:[0-9]+' "${pids[1]}")"
 
 # Both answer: the backend's whoami with its token, the gateway's healthz and an image listing.
-deno eval "
-  const b = await fetch('$backend/v1/whoami', { headers: { authorization: 'Bearer $token' } });
+CONTREE_TOKEN="$token" deno eval "
+  const token = Deno.env.get('CONTREE_TOKEN');
+  const b = await fetch('$backend/v1/whoami', { headers: { authorization: 'Bearer ' + token } });
   const g = await fetch('$gateway/images?tagged=1', { headers: { authorization: 'Bearer $key' } });
   const h = await fetch('$gateway/healthz');
   await Promise.all([b.body?.cancel(), g.body?.cancel(), h.body?.cancel()]);

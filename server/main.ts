@@ -1,65 +1,80 @@
 /**
- * The local ConTree-compatible backend.
+ * The local ConTree-compatible backend's command line. The token comes from `CONTREE_TOKEN`
+ * or `--token-file` (a command-line `--token` shows in `ps`; it still works).
  *
  * ```sh
- * deno run -A server/main.ts serve --port 8080 --data-dir ./.data --token s3cret
+ * CONTREE_TOKEN=s3cret deno run -A server/main.ts serve --port 8080 --data-dir ./.data
+ * deno run -A server/main.ts serve --data-dir ./.data --token-file ./token
  * deno run -A server/main.ts import-rootfs ./rootfs.tar --tag my/base:1 --data-dir ./.data
  * deno run -A server/main.ts import-archive ./image.tar --tag my/app:1 --data-dir ./.data
  * ```
  *
  * @module
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { createApp } from "./api/mod.ts";
+import { type BackendConfig, openBackend } from "./backend.ts";
 import { LayerError } from "./images/errors.ts";
-import { busyboxRootfs, LayerStore } from "./images/layer_store.ts";
-import { EventHub, OperationEngine } from "./ops/mod.ts";
-import { describeProgress, importArchive, ImportCache, ImportError } from "./registry/mod.ts";
-import { checkSandboxSupport } from "./sandbox/run.ts";
-import { getMeta, isoTime, setMeta, Store, tagProblem } from "./store/mod.ts";
+import { importArchiveInto, importRootfsInto } from "./local_import.ts";
+import { ImportError } from "./registry/mod.ts";
+import { SandboxUnsupportedError } from "./sandbox/errors.ts";
+import { DataDirLockedError, tagProblem } from "./store/mod.ts";
 
 const USAGE = `usage:
-  deno run -A server/main.ts serve --data-dir DIR [--port PORT] [--host HOST] [--token TOKEN]
-      [--max-concurrent N] [--max-queue N] [--max-timeout SECONDS] [--max-output BYTES]
-      [--max-body BYTES] [--keepalive SECONDS] [--insecure-registry HOST[:PORT]]...
+  deno run -A server/main.ts serve --data-dir DIR [--port PORT] [--host HOST]
+      [--token-file FILE] [--max-concurrent N] [--max-queue N] [--max-timeout SECONDS]
+      [--max-output BYTES] [--max-body BYTES] [--keepalive SECONDS]
+      [--insecure-registry HOST[:PORT]]...
+    The token is read from CONTREE_TOKEN or --token-file (--token TOKEN works too, but shows
+    in ps); without any, one is generated and printed.
   deno run -A server/main.ts import-rootfs PATH_OR_TARBALL --tag NAME --data-dir DIR
   deno run -A server/main.ts import-archive FILE_OR_DIR --tag NAME --data-dir DIR [--name IMAGE]`;
 
-const BASE_TAG = "busybox:latest";
-
 /** Settings of `serve`, validated. */
-interface ServeConfig {
+interface ServeConfig extends BackendConfig {
   host: string;
   port: number;
-  dataDir: string;
-  token: string;
   tokenGenerated: boolean;
-  maxConcurrent: number;
-  maxQueue: number;
-  maxTimeout: number;
-  maxOutput: number;
-  maxBody: number;
-  keepaliveMs: number;
-  /** Registries (`host` or `host:port`) imported from over plain HTTP. */
-  insecureRegistries: string[];
 }
 
 /** A mistake in the command line: reported with the usage text, exit status 2. */
 class UsageError extends Error {}
 
-/** A condition that stops the command (busy port, locked data dir): exit status 1. */
+/** A condition that stops the command (busy port, missing file): exit status 1. */
 class FatalError extends Error {}
 
-function integer(value: string | undefined, name: string, min: number, fallback: number): number {
-  if (value === undefined) return fallback;
+function integer(value: string | undefined, name: string, min: number): number | undefined {
+  if (value === undefined) return undefined;
   const n = Number(value);
   if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min) {
     throw new UsageError(`--${name} must be an integer >= ${min}, got ${JSON.stringify(value)}`);
   }
   return n;
+}
+
+/** The token, from `--token`, `--token-file` or `CONTREE_TOKEN`, in that order; else none. */
+function readToken(flag: string | undefined, file: string | undefined): string | undefined {
+  if (flag !== undefined && file !== undefined) {
+    throw new UsageError("give --token or --token-file, not both");
+  }
+  let token = flag;
+  let source = "--token";
+  if (file !== undefined) {
+    try {
+      token = readFileSync(file, "utf8").replace(/\r?\n$/, "");
+    } catch (error) {
+      throw new FatalError(`--token-file: cannot read ${file}: ${(error as Error).message}`);
+    }
+    source = "--token-file";
+  } else if (token === undefined && Deno.env.get("CONTREE_TOKEN") !== undefined) {
+    token = Deno.env.get("CONTREE_TOKEN");
+    source = "CONTREE_TOKEN";
+  }
+  if (token !== undefined && !/^[\x21-\x7e]+$/.test(token)) {
+    throw new UsageError(`${source}: the token must be non-empty printable ASCII without spaces`);
+  }
+  return token;
 }
 
 function parseServe(args: string[]): ServeConfig {
@@ -71,6 +86,7 @@ function parseServe(args: string[]): ServeConfig {
       port: { type: "string", default: "8080" },
       "data-dir": { type: "string" },
       token: { type: "string" },
+      "token-file": { type: "string" },
       "max-concurrent": { type: "string" },
       "max-queue": { type: "string" },
       "max-timeout": { type: "string" },
@@ -82,25 +98,24 @@ function parseServe(args: string[]): ServeConfig {
   });
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
   if (!values["data-dir"]) throw new UsageError("--data-dir DIR is required");
-  const port = integer(values.port, "port", 0, 8080);
+  const port = integer(values.port, "port", 0)!;
   if (port > 65535) throw new UsageError("--port must be between 0 and 65535");
-  if (values.token !== undefined && !/^[\x21-\x7e]+$/.test(values.token)) {
-    throw new UsageError("--token must be non-empty printable ASCII without spaces");
-  }
-  const token = values.token ?? crypto.randomUUID().replaceAll("-", "");
+  const token = readToken(values.token, values["token-file"]);
+  const keepalive = integer(values.keepalive, "keepalive", 1);
   return {
     host: values.host!,
     port,
     dataDir: resolve(values["data-dir"]),
-    token,
-    tokenGenerated: values.token === undefined,
-    maxConcurrent: integer(values["max-concurrent"], "max-concurrent", 1, 4 * cpus().length),
-    maxQueue: integer(values["max-queue"], "max-queue", 0, 1024),
-    maxTimeout: integer(values["max-timeout"], "max-timeout", 1, 3600),
-    maxOutput: integer(values["max-output"], "max-output", 0, 128 * 1024 * 1024),
-    maxBody: integer(values["max-body"], "max-body", 1, 1024 * 1024 * 1024),
-    keepaliveMs: integer(values.keepalive, "keepalive", 1, 15) * 1000,
+    token: token ?? crypto.randomUUID().replaceAll("-", ""),
+    tokenGenerated: token === undefined,
+    maxConcurrent: integer(values["max-concurrent"], "max-concurrent", 1),
+    maxQueue: integer(values["max-queue"], "max-queue", 0),
+    maxTimeout: integer(values["max-timeout"], "max-timeout", 1),
+    maxOutput: integer(values["max-output"], "max-output", 0),
+    maxBody: integer(values["max-body"], "max-body", 1),
+    keepaliveMs: keepalive === undefined ? undefined : keepalive * 1000,
     insecureRegistries: values["insecure-registry"] ?? [],
+    log: console.log,
   };
 }
 
@@ -131,90 +146,9 @@ function unsupportedHelp(missing: string[]): string {
   ].join("\n");
 }
 
-/** Makes sure only one server uses a data directory; returns the release function. */
-function lockDataDir(dataDir: string): () => void {
-  mkdirSync(dataDir, { recursive: true });
-  const file = join(dataDir, "server.pid");
-  let other: number | undefined;
-  try {
-    other = Number(readFileSync(file, "utf8").trim());
-  } catch { /* no lock file */ }
-  if (other && other !== Deno.pid) {
-    let cmdline = "";
-    try {
-      cmdline = readFileSync(`/proc/${other}/cmdline`, "utf8");
-    } catch { /* not running */ }
-    if (cmdline.includes("serve")) {
-      throw new FatalError(`another server (pid ${other}) is using ${dataDir}; stop it first`);
-    }
-  }
-  writeFileSync(file, `${Deno.pid}\n`);
-  return () => rmSync(file, { force: true });
-}
-
-/** Builds the `busybox:latest` base image once per data directory. */
-async function ensureBaseImage(store: Store, layers: LayerStore): Promise<void> {
-  if (getMeta(store.db, "base_image") !== undefined) return;
-  const dir = mkdtempSync(join(tmpdir(), "contree-busybox-"));
-  try {
-    await busyboxRootfs(dir);
-    const layer = await layers.importRootfs(dir);
-    const uuid = crypto.randomUUID();
-    store.images.insert({
-      uuid,
-      tag: null,
-      created_at: isoTime(),
-      operation_uuid: null,
-      parent: null,
-      layers: [layer],
-      env: {},
-      workdir: "",
-    });
-    store.images.setTag(uuid, BASE_TAG);
-    setMeta(store.db, "base_image", uuid);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 async function serve(args: string[]): Promise<void> {
   const config = parseServe(args);
-  const support = await checkSandboxSupport();
-  if (!support.ok) {
-    console.error(unsupportedHelp(support.missing));
-    Deno.exit(1);
-  }
-  const unlock = lockDataDir(config.dataDir);
-  const store = new Store(config.dataDir);
-  const layers = new LayerStore(config.dataDir);
-  await layers.init();
-  const importCache = new ImportCache(join(config.dataDir, "imports"));
-  await importCache.init();
-  await ensureBaseImage(store, layers);
-  const referenced = new Set([...store.images.layerIds(), ...await importCache.layerIds()]);
-  const pruned = await layers.prune(referenced);
-  if (pruned.length > 0) console.log(`removed ${pruned.length} layer(s) no image refers to`);
-  const hub = new EventHub(store.db, store.events);
-  const engine = new OperationEngine({
-    store,
-    hub,
-    layers,
-    maxConcurrent: config.maxConcurrent,
-    maxQueue: config.maxQueue,
-    imports: { cache: importCache, insecureRegistries: config.insecureRegistries },
-  });
-  engine.recover();
-  const limits = { maxTimeout: config.maxTimeout, maxOutput: config.maxOutput };
-  const app = createApp({
-    store,
-    engine,
-    hub,
-    layers,
-    token: config.token,
-    limits,
-    maxBodyBytes: config.maxBody,
-    keepaliveMs: config.keepaliveMs,
-  });
+  const backend = await openBackend(config);
   let server: Deno.HttpServer;
   try {
     server = Deno.serve({
@@ -225,24 +159,16 @@ async function serve(args: string[]): Promise<void> {
         const host = hostname.includes(":") ? `[${hostname}]` : hostname;
         console.log(`listening on http://${host}:${port}`);
       },
-    }, app.fetch);
+    }, backend.app.fetch);
   } catch (error) {
-    await engine.stop();
-    store.close();
-    unlock();
+    await backend.stop();
     if (error instanceof Deno.errors.AddrInUse || error instanceof Deno.errors.AddrNotAvailable) {
       throw new FatalError(`cannot listen on ${config.host}:${config.port}: ${error.message}`);
     }
     throw error;
   }
-  let stopping = false;
   const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    await engine.stop();
-    await server.shutdown();
-    store.close();
-    unlock();
+    await backend.stop(() => server.shutdown());
     Deno.exit(0);
   };
   Deno.addSignalListener("SIGTERM", stop);
@@ -250,105 +176,43 @@ async function serve(args: string[]): Promise<void> {
   await server.finished;
 }
 
-async function importRootfs(args: string[]): Promise<void> {
+/** The source, `--tag` and `--data-dir` of an import command, validated. */
+function parseImport(args: string[], what: string, extra: { name?: { type: "string" } } = {}) {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { tag: { type: "string" }, "data-dir": { type: "string" } },
+    options: { tag: { type: "string" }, "data-dir": { type: "string" }, ...extra },
   });
-  if (positionals.length !== 1) throw new UsageError("expected one PATH_OR_TARBALL");
+  if (positionals.length !== 1) throw new UsageError(`expected one ${what}`);
   if (!values["data-dir"]) throw new UsageError("--data-dir DIR is required");
   if (!values.tag) throw new UsageError("--tag NAME is required");
   const problem = tagProblem(values.tag);
   if (problem) throw new UsageError(`--tag: ${problem}`);
-  const source = resolve(positionals[0]);
+  return {
+    source: resolve(positionals[0]),
+    tag: values.tag,
+    dataDir: values["data-dir"],
+    name: (values as { name?: string }).name,
+  };
+}
+
+async function importRootfs(args: string[]): Promise<void> {
+  const { source, tag, dataDir } = parseImport(args, "PATH_OR_TARBALL");
   try {
     Deno.statSync(source);
   } catch {
     throw new FatalError(`${source} does not exist`);
   }
-  const dataDir = resolve(values["data-dir"]);
-  const unlock = lockDataDir(dataDir);
-  const store = new Store(dataDir);
-  try {
-    const layers = new LayerStore(dataDir);
-    await layers.init();
-    const layer = await layers.importRootfs(source).catch((error) => {
-      throw error instanceof LayerError ? new FatalError(error.message) : error;
-    });
-    const uuid = crypto.randomUUID();
-    store.images.insert({
-      uuid,
-      tag: null,
-      created_at: isoTime(),
-      operation_uuid: null,
-      parent: null,
-      layers: [layer],
-      env: {},
-      workdir: "",
-    });
-    store.images.setTag(uuid, values.tag);
-    console.log(`imported ${source} as ${uuid} tagged ${values.tag}`);
-  } finally {
-    store.close();
-    unlock();
-  }
+  const uuid = await importRootfsInto({ dataDir, source, tag }).catch((error) => {
+    throw error instanceof LayerError ? new FatalError(error.message) : error;
+  });
+  console.log(`imported ${source} as ${uuid} tagged ${tag}`);
 }
 
 async function importArchiveCommand(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      tag: { type: "string" },
-      "data-dir": { type: "string" },
-      name: { type: "string" },
-    },
-  });
-  if (positionals.length !== 1) throw new UsageError("expected one FILE_OR_DIR");
-  if (!values["data-dir"]) throw new UsageError("--data-dir DIR is required");
-  if (!values.tag) throw new UsageError("--tag NAME is required");
-  const problem = tagProblem(values.tag);
-  if (problem) throw new UsageError(`--tag: ${problem}`);
-  const source = resolve(positionals[0]);
-  const dataDir = resolve(values["data-dir"]);
-  const unlock = lockDataDir(dataDir);
-  const store = new Store(dataDir);
-  try {
-    const layers = new LayerStore(dataDir);
-    await layers.init();
-    const cache = new ImportCache(join(dataDir, "imports"));
-    await cache.init();
-    const result = await importArchive({
-      path: source,
-      name: values.name,
-      layerStore: layers,
-      cache,
-      onProgress: (event) => {
-        const line = describeProgress(event);
-        if (line) console.log(line.trimEnd());
-      },
-    });
-    let image = store.images.byContent(result.layers, result.config.env, result.config.workdir);
-    if (!image) {
-      image = {
-        uuid: crypto.randomUUID(),
-        tag: null,
-        created_at: isoTime(),
-        operation_uuid: null,
-        parent: null,
-        layers: result.layers,
-        env: result.config.env,
-        workdir: result.config.workdir,
-      };
-      store.images.insert(image);
-    }
-    store.images.setTag(image.uuid, values.tag);
-    console.log(`imported ${source} (${result.digest}) as ${image.uuid} tagged ${values.tag}`);
-  } finally {
-    store.close();
-    unlock();
-  }
+  const options = parseImport(args, "FILE_OR_DIR", { name: { type: "string" } });
+  const { uuid, digest } = await importArchiveInto({ ...options, log: console.log });
+  console.log(`imported ${options.source} (${digest}) as ${uuid} tagged ${options.tag}`);
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -365,11 +229,14 @@ async function main(argv: string[]): Promise<void> {
       console.error(`error: ${(error as Error).message}\n${USAGE}`);
       Deno.exit(2);
     }
-    if (error instanceof ImportError) {
-      console.error(`error: ${error.message}`);
+    if (error instanceof SandboxUnsupportedError) {
+      console.error(unsupportedHelp(error.missing));
       Deno.exit(1);
     }
-    if (error instanceof FatalError) {
+    if (
+      error instanceof ImportError || error instanceof FatalError ||
+      error instanceof DataDirLockedError
+    ) {
       console.error(`error: ${error.message}`);
       Deno.exit(1);
     }

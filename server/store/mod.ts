@@ -5,6 +5,7 @@
  * @module
  */
 export { BlobStore, BodyTooLargeError, type StoredBlob } from "./blobs.ts";
+export { DataDirLockedError, lockDataDir } from "./data_dir_lock.ts";
 export { type Database, getMeta, openDatabase, setMeta, transaction } from "./db.ts";
 export { type EventFilter, EventRepo, type StoredEvent } from "./events.ts";
 export { type FileQuery, type FileRecord, FileRepo } from "./files.ts";

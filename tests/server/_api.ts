@@ -1,5 +1,17 @@
 // Small raw-HTTP helpers for the server tests (fetch only).
-import type { Backend } from "./_backend.ts";
+
+/**
+ * Where requests go: a backend process (`startBackend`: `url` + `fetch`) or an app in this
+ * process (`openInProcess`: its `fetch` is `app.request()`).
+ */
+export interface ApiTarget {
+  /** Base URL (no trailing slash). */
+  url: string;
+  /** The bearer token. */
+  token: string;
+  /** Sends a request for a path (default: the global fetch on `url` + path). */
+  fetch?: (path: string, init: RequestInit) => Promise<Response>;
+}
 
 /** A parsed SSE frame. */
 export interface Frame {
@@ -28,7 +40,7 @@ export interface RequestOptions {
 
 /** Sends a request to the backend (authenticated unless `auth: false`). */
 export function request(
-  b: Backend,
+  b: ApiTarget,
   method: string,
   path: string,
   options: RequestOptions = {},
@@ -40,12 +52,13 @@ export function request(
     headers["Content-Type"] = "application/json";
     body = JSON.stringify(options.json);
   }
-  return fetch(`${b.url}${path}`, { method, headers, body, redirect: "manual" });
+  const init: RequestInit = { method, headers, body, redirect: "manual" };
+  return b.fetch ? b.fetch(path, init) : fetch(`${b.url}${path}`, init);
 }
 
 /** Sends a request and decodes the JSON reply. */
 export async function call(
-  b: Backend,
+  b: ApiTarget,
   method: string,
   path: string,
   options: RequestOptions = {},
@@ -57,7 +70,7 @@ export async function call(
 }
 
 /** Spawns a run and returns the operation UUID. */
-export async function spawn(b: Backend, body: Record<string, unknown>): Promise<string> {
+export async function spawn(b: ApiTarget, body: Record<string, unknown>): Promise<string> {
   const res = await call(b, "POST", "/v1/instances", {
     json: { image: "tag:busybox:latest", ...body },
   });
@@ -69,7 +82,7 @@ const TERMINAL = new Set(["SUCCESS", "FAILED", "CANCELLED"]);
 
 /** Polls an operation until it is terminal (or `timeoutMs` passes) and returns it. */
 // deno-lint-ignore no-explicit-any
-export async function waitOp(b: Backend, uuid: string, timeoutMs = 120_000): Promise<any> {
+export async function waitOp(b: ApiTarget, uuid: string, timeoutMs = 120_000): Promise<any> {
   const deadline = Date.now() + timeoutMs;
   while (true) {
     const { status, body } = await call(b, "GET", `/v1/operations/${uuid}`);
@@ -82,7 +95,7 @@ export async function waitOp(b: Backend, uuid: string, timeoutMs = 120_000): Pro
 
 /** Spawns a run, waits for it and returns the finished operation. */
 // deno-lint-ignore no-explicit-any
-export async function run(b: Backend, body: Record<string, unknown>): Promise<any> {
+export async function run(b: ApiTarget, body: Record<string, unknown>): Promise<any> {
   return await waitOp(b, await spawn(b, body));
 }
 
@@ -110,7 +123,7 @@ export function parseFrames(body: string): Frame[] {
 }
 
 /** Reads the whole (non-follow) event log of an operation. */
-export async function events(b: Backend, uuid: string, query = ""): Promise<OpEvent[]> {
+export async function events(b: ApiTarget, uuid: string, query = ""): Promise<OpEvent[]> {
   const res = await request(b, "GET", `/v1/operations/${uuid}/events${query}`, {
     headers: { Accept: "text/event-stream" },
   });
@@ -122,7 +135,7 @@ export async function events(b: Backend, uuid: string, query = ""): Promise<OpEv
  * Follows an operation's events until its stdout contains `needle` (the sandbox is then
  * fully up), or throws when the operation ends first.
  */
-export async function waitOutput(b: Backend, uuid: string, needle: string): Promise<void> {
+export async function waitOutput(b: ApiTarget, uuid: string, needle: string): Promise<void> {
   const res = await request(b, "GET", `/v1/operations/${uuid}/events?follow=1&spid=1`);
   const decoder = new TextDecoder();
   let seen = "";

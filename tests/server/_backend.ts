@@ -50,8 +50,9 @@ function exited(child: ChildProcess): Promise<void> {
 }
 
 /**
- * Starts `deno run -A server/main.ts serve --port 0 --data-dir DIR --token TOKEN` and waits
- * for its `listening on http://HOST:PORT` line.
+ * Starts `deno run -A server/main.ts serve --port 0 --data-dir DIR` with the token in
+ * `CONTREE_TOKEN` (never on the command line) and waits for its `listening on
+ * http://HOST:PORT` line.
  */
 export async function startBackend(options: BackendOptions = {}): Promise<Backend> {
   const ownDir = options.dataDir === undefined;
@@ -71,13 +72,11 @@ export async function startBackend(options: BackendOptions = {}): Promise<Backen
         "0",
         "--data-dir",
         dataDir,
-        "--token",
-        token,
         ...(options.args ?? []),
       ], {
         cwd: ROOT,
         stdio: ["ignore", "pipe", "pipe"],
-        env: { ...process.env, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
+        env: { ...process.env, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", CONTREE_TOKEN: token },
       });
       let stdoutBuffer = "";
       let done = false;

@@ -3,7 +3,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { rmSync, writeFileSync } from "node:fs";
-import { type Backend, startBackend } from "./_backend.ts";
+import { type InProcessBackend, openInProcess } from "./_in_process.ts";
 import { call, request, run } from "./_api.ts";
 
 interface TarMember {
@@ -43,11 +43,11 @@ function untar(bytes: Uint8Array): TarMember[] {
 }
 
 describe("server inspect", () => {
-  let b: Backend;
+  let b: InProcessBackend;
   let image: string;
 
   before(async () => {
-    b = await startBackend();
+    b = await openInProcess();
     const first = await run(b, {
       command: "mkdir -p /data/sub && echo a > /data/a && echo b > /data/b && " +
         "echo s > /data/sub/s && ln -s a /data/link && chmod 600 /data/a",

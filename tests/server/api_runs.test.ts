@@ -2,17 +2,17 @@
 // truncation, big output and queueing.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { type Backend, startBackend } from "./_backend.ts";
-import { call, events, run, spawn, text, waitOp, waitOutput } from "./_api.ts";
+import { type InProcessBackend, openInProcess } from "./_in_process.ts";
+import { call, events, request, run, spawn, text, waitOp, waitOutput } from "./_api.ts";
 
 const MAX_CONCURRENT = 4;
 
 describe("server runs", () => {
-  let b: Backend;
+  let b: InProcessBackend;
   let base: string;
 
   before(async () => {
-    b = await startBackend({ args: ["--max-concurrent", String(MAX_CONCURRENT)] });
+    b = await openInProcess({ maxConcurrent: MAX_CONCURRENT });
     base = (await call(b, "GET", "/v1/images?tag=busybox:latest")).body.images[0].uuid;
   });
   after(async () => {
@@ -198,10 +198,7 @@ describe("server runs", () => {
   it("cancels a running operation, then answers 409", async () => {
     const uuid = await spawn(b, { command: "echo ready; sleep 60", shell: true });
     await waitOutput(b, uuid, "ready");
-    const res = await fetch(`${b.url}/v1/operations/${uuid}`, {
-      method: "DELETE",
-      headers: { Authorization: `Bearer ${b.token}` },
-    });
+    const res = await request(b, "DELETE", `/v1/operations/${uuid}`);
     assert.equal(res.status, 202);
     await res.body?.cancel();
     const op = await waitOp(b, uuid);
