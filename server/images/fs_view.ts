@@ -104,7 +104,7 @@ export interface ImageFile {
  * const { files } = await view.list("/etc");
  * const file = await view.open("/etc/hosts");
  * const head = await file.stream({ start: 0, end: Math.min(file.size, 100) - 1 });
- * const tar = view.archive("/etc"); // members "etc/", "etc/hosts", ...
+ * const tar = await view.archive("/etc"); // members "etc/", "etc/hosts", ...
  * ```
  */
 export class ImageView {
@@ -195,13 +195,14 @@ export class ImageView {
    * A PAX tar of the subtree at `path` (a final symlink is followed), streamed with
    * backpressure in constant memory. Member names are relative and start with the entry's
    * own name: `etc/`, `etc/hosts`, ... for `/etc`; `bin/`, `etc/`, ... for `/`. Modes,
-   * mtimes, ids, owner names, symlinks and devices are kept; sockets are skipped and hard
-   * links are stored as separate files. A missing path errors the stream with
-   * {@linkcode PathNotFoundError} on the first read (use {@linkcode stat} to answer 404
-   * before streaming).
+   * mtimes, ids, owner names, symlinks (as symlink members, never followed) and devices
+   * are kept; sockets are skipped and hard links are stored as separate files. The path is
+   * resolved first: a missing path or a dangling final symlink rejects with
+   * {@linkcode PathNotFoundError} before any byte is produced.
    */
-  archive(path: string): ReadableStream<Uint8Array> {
-    return ReadableStream.from(this.#batched(this.#tar(path)));
+  async archive(path: string): Promise<ReadableStream<Uint8Array>> {
+    const top = await this.#view.resolve(path, true);
+    return ReadableStream.from(this.#batched(this.#tar(top)));
   }
 
   async #directory(path: string): Promise<Node> {
@@ -253,8 +254,7 @@ export class ImageView {
     return this.#names;
   }
 
-  async *#tar(path: string): AsyncGenerator<Uint8Array> {
-    const top = await this.#view.resolve(path, true);
+  async *#tar(top: Node): AsyncGenerator<Uint8Array> {
     const names = await this.#ownerNames();
     yield* this.#member(top, top.path === "/" ? "" : lastComponent(top.path), names);
     yield END_OF_ARCHIVE;

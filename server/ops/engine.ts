@@ -31,16 +31,32 @@ import { type RecorderDeps, recordOutcome } from "./recorder.ts";
 import type { SpawnRequest } from "./spawn_request.ts";
 import { emptyOutcome, errorMessage, type Outcome, STOPPED } from "./_outcome.ts";
 
-/** A spawn that cannot be accepted; `status` is the HTTP status to answer with. */
+/** Why a spawn or import is refused. */
+export type SpawnRefusal = "invalid" | "not_found" | "queue_full" | "stopping";
+
+/**
+ * A spawn or import that cannot be accepted (nothing is stored): `invalid` (a malformed
+ * reference), `not_found` (unknown image or file), `queue_full` or `stopping`. The API
+ * answers it with a status from its error table.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   engine.spawn(request);
+ * } catch (error) {
+ *   if (error instanceof SpawnError && error.reason === "queue_full") console.log("retry later");
+ * }
+ * ```
+ */
 export class SpawnError extends Error {
-  /** HTTP status (404 unknown image or file, 429 queue full). */
-  readonly status: number;
+  /** Why the request is refused. */
+  readonly reason: SpawnRefusal;
 
   /** Builds the error. */
-  constructor(status: number, message: string) {
+  constructor(reason: SpawnRefusal, message: string) {
     super(message);
     this.name = "SpawnError";
-    this.status = status;
+    this.reason = reason;
   }
 }
 
@@ -54,7 +70,7 @@ export interface EngineOptions {
   layers: LayerStore;
   /** Runs executing at once; more wait as PENDING. */
   maxConcurrent: number;
-  /** Operations waiting at once; more are refused with 429 before anything is stored. */
+  /** Operations waiting at once; more are refused (`queue_full`) before anything is stored. */
   maxQueue: number;
   /** Registry imports: the import cache and the registries reached over plain HTTP. */
   imports: { cache: ImportCache; insecureRegistries: string[] };
@@ -171,7 +187,10 @@ export class OperationEngine {
     const files: SandboxFile[] = Object.entries(request.files).map(([path, spec]) => {
       const file = this.#store.files.byUuid(spec.uuid);
       if (!file) {
-        throw new SpawnError(404, `files[${JSON.stringify(path)}].uuid: no file ${spec.uuid}`);
+        throw new SpawnError(
+          "not_found",
+          `files[${JSON.stringify(path)}].uuid: no file ${spec.uuid}`,
+        );
       }
       return {
         path,
@@ -191,15 +210,15 @@ export class OperationEngine {
 
   /**
    * Checks an import request's reference and creates a PENDING `image_import` operation whose
-   * metadata is the request with the password masked. Throws {@linkcode SpawnError} (400 bad
-   * reference, 429, 503) without storing anything.
+   * metadata is the request with the password masked. Throws {@linkcode SpawnError} (`invalid`
+   * reference, `queue_full`, `stopping`) without storing anything.
    */
   importImage(request: ImageImportRequest): OperationRecord {
     this.#admit();
     try {
       parseImageReference(request.registry.url);
     } catch (error) {
-      throw new SpawnError(400, `registry.url: ${(error as Error).message}`);
+      throw new SpawnError("invalid", `registry.url: ${(error as Error).message}`);
     }
     const op = this.#insertPending("image_import", null, { ...maskImportRequest(request) });
     this.#importRequests.set(op.uuid, request);
@@ -228,21 +247,23 @@ export class OperationEngine {
   /**
    * Starts a subprocess in the sandbox of a running instance operation (waiting for the
    * sandbox to be up when the operation is ASSIGNED) and resolves with its spid. Throws
-   * {@linkcode ProcessError}: 404 for an unknown operation, 409 when it is not running.
+   * {@linkcode ProcessError}: `not_found` for an unknown operation, `not_running` when it is not
+   * running.
    */
   async exec(uuid: string, request: ExecRequest): Promise<number> {
     const op = this.#store.operations.get(uuid);
-    if (!op) throw new ProcessError(404, "operation not found");
+    if (!op) throw new ProcessError("not_found", "operation not found");
     const table = this.#processes.get(op.uuid);
     if (!table || (op.status !== "ASSIGNED" && op.status !== "EXECUTING")) {
-      throw new ProcessError(409, NOT_RUNNING);
+      throw new ProcessError("not_running", NOT_RUNNING);
     }
     return await table.exec(request);
   }
 
   /**
    * Signals subprocess `spid` of an operation (see `ProcessTable.signal`). Throws
-   * {@linkcode ProcessError}; the processes of a finished operation have exited (409).
+   * {@linkcode ProcessError}; the processes of a finished operation have exited
+   * (`not_running`).
    */
   signalProcess(uuid: string, spid: number, signo: number): void {
     this.#table(uuid, spid).signal(spid, signo);
@@ -250,7 +271,8 @@ export class OperationEngine {
 
   /**
    * Writes to the stdin of process `spid` of an operation (see `ProcessTable.write`). Throws
-   * {@linkcode ProcessError}; the processes of a finished operation have exited (409).
+   * {@linkcode ProcessError}; the processes of a finished operation have exited
+   * (`not_running`).
    */
   async writeProcessStdin(uuid: string, spid: number, input: StdinInput): Promise<void> {
     await this.#table(uuid, spid).write(spid, input);
@@ -258,13 +280,13 @@ export class OperationEngine {
 
   #table(uuid: string, spid: number): ProcessTable {
     const op = this.#store.operations.get(uuid);
-    if (!op) throw new ProcessError(404, "operation not found");
+    if (!op) throw new ProcessError("not_found", "operation not found");
     const table = this.#processes.get(op.uuid);
     if (table) return table;
     if (hasProcess(this.#hub, op.uuid, spid)) {
-      throw new ProcessError(409, `process ${spid} has already exited`);
+      throw new ProcessError("not_running", `process ${spid} has already exited`);
     }
-    throw new ProcessError(404, `no subprocess ${spid}`);
+    throw new ProcessError("not_found", `no subprocess ${spid}`);
   }
 
   /** Stops accepting work, fails queued operations and kills running ones ("server stopped"). */
@@ -282,11 +304,11 @@ export class OperationEngine {
     this.#hub.flushAll();
   }
 
-  /** Refuses new work while stopping (503) or with a full queue (429). */
+  /** Refuses new work while stopping or with a full queue. */
   #admit(): void {
-    if (this.#stopping) throw new SpawnError(503, "server is stopping");
+    if (this.#stopping) throw new SpawnError("stopping", "server is stopping");
     if (this.#queue.length >= this.#maxQueue) {
-      throw new SpawnError(429, `too many pending operations (${this.#maxQueue})`);
+      throw new SpawnError("queue_full", `too many pending operations (${this.#maxQueue})`);
     }
   }
 
@@ -324,9 +346,9 @@ export class OperationEngine {
       : /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(ref)
       ? this.#store.images.get(ref)
       : (() => {
-        throw new SpawnError(400, "image: must be an image UUID or tag:NAME");
+        throw new SpawnError("invalid", "image: must be an image UUID or tag:NAME");
       })();
-    if (!image) throw new SpawnError(404, `image: no image ${ref}`);
+    if (!image) throw new SpawnError("not_found", `image: no image ${ref}`);
     return image;
   }
 

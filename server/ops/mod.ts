@@ -5,7 +5,13 @@
  *
  * @module
  */
-export { type CancelOutcome, type EngineOptions, OperationEngine, SpawnError } from "./engine.ts";
+export {
+  type CancelOutcome,
+  type EngineOptions,
+  OperationEngine,
+  SpawnError,
+  type SpawnRefusal,
+} from "./engine.ts";
 export { EventHub } from "./event_hub.ts";
 export {
   type ExecRequest,
@@ -16,7 +22,7 @@ export {
 } from "./exec_request.ts";
 export { OutputCapture } from "./output_capture.ts";
 export { processResult } from "./process_result.ts";
-export { ProcessError } from "./process_table.ts";
+export { ProcessError, type ProcessRefusal } from "./process_table.ts";
 export {
   DEFAULT_HOSTNAME,
   DEFAULT_TIMEOUT,

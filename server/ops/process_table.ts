@@ -16,27 +16,32 @@ import { processEnv, redactEnv } from "./_env.ts";
 import { StdinChannel } from "./_stdin_channel.ts";
 import { fromStreamRepr, toStreamRepr } from "./stream_repr.ts";
 
+/** Why a subprocess request is refused. */
+export type ProcessRefusal = "invalid" | "not_found" | "not_running";
+
 /**
- * A subprocess request that cannot be served; `status` is the HTTP status to answer with.
+ * A subprocess request that cannot be served: `invalid` (e.g. signalling the main command),
+ * `not_found` (no such operation or subprocess) or `not_running` (the instance or process
+ * has ended, or cannot take it). The API answers it with a status from its error table.
  *
  * @example
  * ```ts
  * try {
  *   await engine.exec(uuid, request);
  * } catch (error) {
- *   if (error instanceof ProcessError) throw new HttpError(error.status, error.message);
+ *   if (error instanceof ProcessError && error.reason === "not_running") console.log("ended");
  * }
  * ```
  */
 export class ProcessError extends Error {
-  /** HTTP status (400, 404 or 409). */
-  readonly status: 400 | 404 | 409;
+  /** Why the request is refused. */
+  readonly reason: ProcessRefusal;
 
   /** Builds the error. */
-  constructor(status: 400 | 404 | 409, message: string) {
+  constructor(reason: ProcessRefusal, message: string) {
     super(message);
     this.name = "ProcessError";
-    this.status = status;
+    this.reason = reason;
   }
 }
 
@@ -56,7 +61,7 @@ export interface InstanceDefaults {
   timeout: number;
 }
 
-/** The message of a 409 when the instance cannot take processes. */
+/** The message of a `not_running` refusal when the instance cannot take processes. */
 export const NOT_RUNNING = "operation is not running";
 
 const MAIN = 1;
@@ -116,11 +121,11 @@ export class ProcessTable {
 
   /**
    * Starts a subprocess (waiting for the sandbox when it is not attached yet) and resolves
-   * with its spid once it runs. Throws {@linkcode ProcessError} 409 when the instance ended
+   * with its spid once it runs. Throws {@linkcode ProcessError} `not_running` when the instance ended
    * or ends first, or cannot start it (the message says why).
    */
   async exec(request: ExecRequest): Promise<number> {
-    if (this.#closed) throw new ProcessError(409, NOT_RUNNING);
+    if (this.#closed) throw new ProcessError("not_running", NOT_RUNNING);
     const recorded = Promise.withResolvers<void>();
     this.#lifecycles.add(recorded.promise);
     try {
@@ -133,7 +138,7 @@ export class ProcessTable {
 
   async #start(request: ExecRequest, recorded: () => void): Promise<number> {
     const attached = await this.#sandbox.promise;
-    if (!attached) throw new ProcessError(409, NOT_RUNNING);
+    if (!attached) throw new ProcessError("not_running", NOT_RUNNING);
     const { sandbox, defaults } = attached;
     const uid = request.uid ?? defaults.uid;
     const gid = request.gid ?? defaults.gid;
@@ -183,9 +188,11 @@ export class ProcessTable {
       });
     } catch (error) {
       stdin?.end();
-      if (error instanceof SandboxNotRunningError) throw new ProcessError(409, NOT_RUNNING);
+      if (error instanceof SandboxNotRunningError) {
+        throw new ProcessError("not_running", NOT_RUNNING);
+      }
       // The instance cannot take it, e.g. at its pids limit.
-      if (error instanceof SandboxError) throw new ProcessError(409, error.message);
+      if (error instanceof SandboxError) throw new ProcessError("not_running", error.message);
       throw error;
     }
     const entry: Subprocess = { process, stdin, exited: false };
@@ -217,34 +224,39 @@ export class ProcessTable {
 
   /**
    * Sends signal `signo` to subprocess `spid` (and its process group). Throws
-   * {@linkcode ProcessError}: 400 for the main command (cancel the operation instead), 404
-   * for an unknown spid, 409 when it has exited.
+   * {@linkcode ProcessError}: `invalid` for the main command (cancel the operation instead),
+   * `not_found` for an unknown spid, `not_running` when it has exited.
    */
   signal(spid: number, signo: number): void {
     if (spid === MAIN) {
-      throw new ProcessError(400, "spid 1 is the main command: cancel the operation to stop it");
+      throw new ProcessError(
+        "invalid",
+        "spid 1 is the main command: cancel the operation to stop it",
+      );
     }
     const entry = this.#subprocesses.get(spid);
-    if (!entry) throw new ProcessError(404, `no subprocess ${spid}`);
+    if (!entry) throw new ProcessError("not_found", `no subprocess ${spid}`);
     if (entry.exited || !entry.process.kill(signo)) {
-      throw new ProcessError(409, `subprocess ${spid} has already exited`);
+      throw new ProcessError("not_running", `subprocess ${spid} has already exited`);
     }
   }
 
   /**
    * Writes to the stdin of process `spid` (1, the main command, when its stdin was kept
    * open), then closes it when `input.close`; resolves once the process's pipe took the
-   * bytes. Throws {@linkcode ProcessError}: 404 for an unknown spid, 409 when the process
+   * bytes. Throws {@linkcode ProcessError}: `not_found` for an unknown spid, `not_running` when the process
    * exited or its stdin is closed (or was never open).
    */
   async write(spid: number, input: StdinInput): Promise<void> {
     const entry = this.#subprocesses.get(spid);
-    if (spid !== MAIN && !entry) throw new ProcessError(404, `no subprocess ${spid}`);
-    if (entry?.exited) throw new ProcessError(409, `subprocess ${spid} has already exited`);
+    if (spid !== MAIN && !entry) throw new ProcessError("not_found", `no subprocess ${spid}`);
+    if (entry?.exited) {
+      throw new ProcessError("not_running", `subprocess ${spid} has already exited`);
+    }
     const channel = entry ? entry.stdin : this.#mainStdin;
     if (!channel || channel.closed) {
       throw new ProcessError(
-        409,
+        "not_running",
         `the stdin of process ${spid} is closed` +
           (channel ? "" : ' (start it with stdin {"value": "", "close": false} to keep it open)'),
       );
@@ -253,7 +265,7 @@ export class ProcessTable {
       await channel.write(fromStreamRepr(input), input.close);
     } catch {
       throw new ProcessError(
-        409,
+        "not_running",
         `the stdin of process ${spid} is closed: the process exited or closed it`,
       );
     }

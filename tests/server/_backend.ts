@@ -1,7 +1,7 @@
 // Starts the local backend (server/main.ts) as a real process for tests, under any runtime:
 // only node:child_process, node:fs, node:path, node:os and fetch are used.
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -16,6 +16,8 @@ export interface BackendOptions {
   dataDir?: string;
   /** Bearer token (default: a random one). */
   token?: string;
+  /** How the token reaches the server: `CONTREE_TOKEN` (default) or a `--token-file`. */
+  tokenVia?: "env" | "file";
   /** Extra `serve` arguments, e.g. `["--max-concurrent", "2"]`. */
   args?: string[];
   /** How long to wait for the `listening on` line, in ms (default 120000). */
@@ -60,6 +62,17 @@ export async function startBackend(options: BackendOptions = {}): Promise<Backen
   const token = options.token ?? `test-${Math.random().toString(36).slice(2)}`;
   let child: ChildProcess | undefined;
   let output = "";
+  const { CONTREE_TOKEN: _inherited, ...childEnv } = process.env;
+  let tokenArgs: string[] = [];
+  let tokenDir: string | undefined;
+  let tokenEnv: Record<string, string> = { CONTREE_TOKEN: token };
+  if (options.tokenVia === "file") {
+    tokenDir = mkdtempSync(join(tmpdir(), "contree-token-"));
+    const file = join(tokenDir, "token");
+    writeFileSync(file, `${token}\n`, { mode: 0o600 });
+    tokenArgs = ["--token-file", file];
+    tokenEnv = {};
+  }
 
   const launch = () =>
     new Promise<{ url: string; child: ChildProcess }>((resolve, reject) => {
@@ -72,11 +85,12 @@ export async function startBackend(options: BackendOptions = {}): Promise<Backen
         "0",
         "--data-dir",
         dataDir,
+        ...tokenArgs,
         ...(options.args ?? []),
       ], {
         cwd: ROOT,
         stdio: ["ignore", "pipe", "pipe"],
-        env: { ...process.env, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", CONTREE_TOKEN: token },
+        env: { ...childEnv, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", ...tokenEnv },
       });
       let stdoutBuffer = "";
       let done = false;
@@ -143,6 +157,7 @@ export async function startBackend(options: BackendOptions = {}): Promise<Backen
     async dispose() {
       await backend.stop();
       if (ownDir) rmSync(dataDir, { recursive: true, force: true });
+      if (tokenDir) rmSync(tokenDir, { recursive: true, force: true });
     },
   };
   return backend;

@@ -190,6 +190,33 @@ describe("server inspect", () => {
     assert.equal(link.linkname, "a");
   });
 
+  it("archives symlinks as symlink members; a dangling root symlink is a 404 like download", async () => {
+    const op = await run(b, {
+      command: "ln -s /nowhere /dangling && mkdir /d2 && ln -s missing /d2/broken && " +
+        "ln -s /d2 /d2link",
+      shell: true,
+    });
+    const img = op.result_image_uuid;
+    for (const kind of ["archive", "download"]) {
+      const res = await call(b, "GET", `/v1/inspect/${img}/${kind}?path=/dangling`);
+      assert.equal(res.status, 404, kind);
+      assert.equal(res.body.status, 404);
+      assert.equal(typeof res.body.error, "string");
+    }
+    const head = await request(b, "HEAD", `/v1/inspect/${img}/archive?path=/dangling`);
+    assert.equal(head.status, 404);
+    await head.body?.cancel();
+    // A root symlink to a directory is followed (as download follows it to a file).
+    for (const path of ["/d2", "/d2link"]) {
+      const res = await request(b, "GET", `/v1/inspect/${img}/archive?path=${path}`);
+      assert.equal(res.status, 200, path);
+      const members = untar(new Uint8Array(await res.arrayBuffer()));
+      const broken = members.find((m) => m.name.endsWith("/broken"));
+      assert.equal(broken?.type, "2", path);
+      assert.equal(broken?.linkname, "missing");
+    }
+  });
+
   it("never lets symlinks or dot-dot reach host files", async () => {
     const name = `contree-secret-${crypto.randomUUID()}`;
     const secret = `/tmp/${name}`;

@@ -155,7 +155,7 @@ describe("ImageView", () => {
   });
 
   it("archives a subtree as PAX tar with relative names, modes, times and symlinks", async () => {
-    const listing = await tar(["-tvf", "-", "--numeric-owner"], image.archive("/data"));
+    const listing = await tar(["-tvf", "-", "--numeric-owner"], await image.archive("/data"));
     const lines = listing.trim().split("\n");
     const names = lines.map((line) => line.split(/\s+/).slice(5).join(" "));
     assert.ok(names.includes("data/"));
@@ -169,7 +169,7 @@ describe("ImageView", () => {
 
     const dir = await Deno.makeTempDir();
     try {
-      await tar(["-xpf", "-", "--numeric-owner", "-C", dir], image.archive("/data"));
+      await tar(["-xpf", "-", "--numeric-owner", "-C", dir], await image.archive("/data"));
       assert.equal(await Deno.readTextFile(`${dir}/data/sub/file`), "abc");
       assert.equal((await Deno.stat(`${dir}/data/sub/file`)).mode! & 0o7777, 0o640);
       assert.equal(await Deno.readLink(`${dir}/data/link`), "sub/file");
@@ -180,15 +180,16 @@ describe("ImageView", () => {
   });
 
   it("archives the root without a prefix and a single file by its name", async () => {
-    const root = await tar(["-tf", "-"], image.archive("/"));
+    const root = await tar(["-tf", "-"], await image.archive("/"));
     assert.ok(root.split("\n").includes("etc/hosts"));
     assert.ok(!root.split("\n").some((n) => n.startsWith("/") || n.startsWith("./")));
-    assert.equal(await tar(["-tf", "-"], image.archive("/etc/hosts")), "hosts\n");
-    assert.equal(await tar(["-xOf", "-"], image.archive("/x")), IMAGE_SHADOW);
+    assert.equal(await tar(["-tf", "-"], await image.archive("/etc/hosts")), "hosts\n");
+    assert.equal(await tar(["-xOf", "-"], await image.archive("/x")), IMAGE_SHADOW);
   });
 
-  it("errors the archive stream of a missing path", async () => {
-    const reader = image.archive("/missing").getReader();
-    await assert.rejects(reader.read(), PathNotFoundError);
+  it("rejects the archive of a missing path or a dangling symlink before any byte", async () => {
+    await assert.rejects(image.archive("/missing"), PathNotFoundError);
+    await assert.rejects(image.archive("/hostfile"), PathNotFoundError);
+    await assert.rejects(image.archive("/loop1"), SymlinkLoopError);
   });
 });

@@ -1,7 +1,6 @@
 /** `GET /v1/images`, `PATCH|DELETE /v1/images/{uuid}/tag`, `POST /v1/images/import`. */
 import { Hono } from "hono";
 import * as v from "valibot";
-import { SpawnError } from "../../ops/mod.ts";
 import { ImageImportRequestSchema } from "../../registry/mod.ts";
 import { tagProblem } from "../../store/mod.ts";
 import { readJson } from "../body.ts";
@@ -57,13 +56,7 @@ export function imageRoutes(ctx: ApiContext): Hono {
       }
       const problem = parsed.output.tag === undefined ? null : tagProblem(parsed.output.tag);
       if (problem) throw new HttpError(400, `tag: ${problem}`);
-      try {
-        const op = ctx.engine.importImage(parsed.output);
-        return c.json({ uuid: op.uuid }, 201, { Location: `/v1/operations/${op.uuid}` });
-      } catch (error) {
-        if (!(error instanceof SpawnError)) throw error;
-        const status = error.status as 400 | 429 | 503;
-        throw new HttpError(status, error.message, status === 429 ? { "Retry-After": "1" } : {});
-      }
+      const op = ctx.engine.importImage(parsed.output);
+      return c.json({ uuid: op.uuid }, 201, { Location: `/v1/operations/${op.uuid}` });
     });
 }

@@ -1,7 +1,6 @@
 /** `/v1/inspect`: find an image by tag, read an image, list, download, archive and grep paths. */
 import { type Context, Hono } from "hono";
-import { grepImage, GrepQueryError, parseGrepQuery } from "../../grep/mod.ts";
-import { PathNotFoundError, PathNotUsableError } from "../../images/errors.ts";
+import { grepImage, parseGrepQuery } from "../../grep/mod.ts";
 import { ImageView } from "../../images/fs_view.ts";
 import type { ImageRecord } from "../../store/mod.ts";
 import type { ApiContext } from "../context.ts";
@@ -46,68 +45,48 @@ export function inspectRoutes(ctx: ApiContext): Hono {
     .get("/inspect/:uuid", show)
     .get("/inspect/:uuid/list", async (c) => {
       const v = view(c);
-      return await fsErrors(async () => {
-        if (flag(c, "text")) return c.text(await v.listText(path(c)));
-        return c.json(await v.list(path(c)));
-      });
+      if (flag(c, "text")) return c.text(await v.listText(path(c)));
+      return c.json(await v.list(path(c)));
     })
     .get("/inspect/:uuid/download", async (c) => {
-      const v = view(c);
-      return await fsErrors(async () => {
-        const file = await v.open(path(c));
-        const headers: Record<string, string> = {
-          "Content-Type": "application/octet-stream",
-          "Accept-Ranges": "bytes",
-        };
-        // One byte range is served as asked (an extension: ConTree clients never send one);
-        // several ranges get the whole file.
-        const range = parseRange(c.req.header("Range"), file.size);
-        if (range.kind === "unsatisfiable") {
-          throw new HttpError(416, "the range is malformed or starts past the end of the file", {
-            "Content-Range": `bytes */${file.size}`,
-          });
-        }
-        let status: 200 | 206 = 200;
-        let length = file.size;
-        if (range.kind === "partial") {
-          status = 206;
-          length = range.end - range.start + 1;
-          headers["Content-Range"] = `bytes ${range.start}-${range.end}/${file.size}`;
-        }
-        headers["Content-Length"] = String(length);
-        if (c.req.method === "HEAD") return c.body(null, status, headers);
-        const body = await file.stream(range.kind === "partial" ? range : undefined);
-        return c.body(body, status, headers);
-      });
+      const file = await view(c).open(path(c));
+      const headers: Record<string, string> = {
+        "Content-Type": "application/octet-stream",
+        "Accept-Ranges": "bytes",
+      };
+      // One byte range is served as asked (an extension: ConTree clients never send one);
+      // several ranges get the whole file.
+      const range = parseRange(c.req.header("Range"), file.size);
+      if (range.kind === "unsatisfiable") {
+        throw new HttpError(416, "the range is malformed or starts past the end of the file", {
+          "Content-Range": `bytes */${file.size}`,
+        });
+      }
+      let status: 200 | 206 = 200;
+      let length = file.size;
+      if (range.kind === "partial") {
+        status = 206;
+        length = range.end - range.start + 1;
+        headers["Content-Range"] = `bytes ${range.start}-${range.end}/${file.size}`;
+      }
+      headers["Content-Length"] = String(length);
+      if (c.req.method === "HEAD") return c.body(null, status, headers);
+      const body = await file.stream(range.kind === "partial" ? range : undefined);
+      return c.body(body, status, headers);
     })
     .get("/inspect/:uuid/archive", async (c) => {
-      const v = view(c);
-      return await fsErrors(async () => {
-        if (await v.stat(path(c)) === null) throw new PathNotFoundError(path(c));
-        if (c.req.method === "HEAD") return c.body(null, 200);
-        return c.body(v.archive(path(c)), 200, { "Content-Type": "application/x-tar" });
-      });
+      // Resolved before answering: a missing path or a dangling symlink is a 404, never a
+      // 200 with a cut body.
+      const body = await view(c).archive(path(c));
+      if (c.req.method === "HEAD") {
+        await body.cancel();
+        return c.body(null, 200);
+      }
+      return c.body(body, 200, { "Content-Type": "application/x-tar" });
     })
     .get("/inspect/:uuid/grep", async (c) => {
       const layers = image(c).layers.map((id) => ctx.layers.path(id));
-      return await fsErrors(async () => {
-        try {
-          const request = parseGrepQuery(c.req.queries());
-          return c.json(await grepImage(layers, request, { signal: c.req.raw.signal }));
-        } catch (error) {
-          if (error instanceof GrepQueryError) throw new HttpError(400, error.message);
-          throw error;
-        }
-      });
+      const request = parseGrepQuery(c.req.queries());
+      return c.json(await grepImage(layers, request, { signal: c.req.raw.signal }));
     });
-}
-
-async function fsErrors(fn: () => Promise<Response>): Promise<Response> {
-  try {
-    return await fn();
-  } catch (error) {
-    if (error instanceof PathNotFoundError) throw new HttpError(404, error.message);
-    if (error instanceof PathNotUsableError) throw new HttpError(422, error.message);
-    throw error;
-  }
 }

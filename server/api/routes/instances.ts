@@ -1,6 +1,6 @@
 /** `POST /v1/instances`. */
 import { Hono } from "hono";
-import { parseSpawnRequest, SpawnError } from "../../ops/mod.ts";
+import { parseSpawnRequest } from "../../ops/mod.ts";
 import { readJson } from "../body.ts";
 import type { ApiContext } from "../context.ts";
 import { HttpError } from "../http_error.ts";
@@ -19,15 +19,9 @@ export function instanceRoutes(ctx: ApiContext): Hono {
   return new Hono().post("/instances", async (c) => {
     const parsed = parseSpawnRequest(await readJson(c, ctx.maxBodyBytes), ctx.limits);
     if (!parsed.ok) throw new HttpError(400, parsed.error);
-    try {
-      const op = ctx.engine.spawn(parsed.request);
-      return c.json({ uuid: op.uuid, ...op.metadata }, 201, {
-        Location: `/v1/operations/${op.uuid}`,
-      });
-    } catch (error) {
-      if (!(error instanceof SpawnError)) throw error;
-      const status = error.status as 400 | 404 | 429 | 503;
-      throw new HttpError(status, error.message, status === 429 ? { "Retry-After": "1" } : {});
-    }
+    const op = ctx.engine.spawn(parsed.request);
+    return c.json({ uuid: op.uuid, ...op.metadata }, 201, {
+      Location: `/v1/operations/${op.uuid}`,
+    });
   });
 }

@@ -1,6 +1,6 @@
 /** `/v1/operations`: listing, status, cancel, events, and the processes of running instances. */
 import { type Context, Hono } from "hono";
-import { parseExecRequest, parseStdinInput, ProcessError, processResult } from "../../ops/mod.ts";
+import { parseExecRequest, parseStdinInput, processResult } from "../../ops/mod.ts";
 import { parseSignal } from "../../sandbox/mod.ts";
 import { OPERATION_STATUSES, type OperationKind, type OperationStatus } from "../../store/mod.ts";
 import { readJson } from "../body.ts";
@@ -24,16 +24,6 @@ function spidParam(c: Context): number {
   const spid = intParam(c.req.param("spid"), "spid");
   if (spid === undefined || spid < 0) throw new HttpError(400, "spid must be an integer >= 0");
   return spid;
-}
-
-/** Runs an engine call, answering its {@linkcode ProcessError} with the error's status. */
-async function processCall<T>(call: () => T | Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    if (error instanceof ProcessError) throw new HttpError(error.status, error.message);
-    throw error;
-  }
 }
 
 /**
@@ -132,7 +122,7 @@ export function operationRoutes(ctx: ApiContext): Hono {
       const op = get(c.req.param("uuid"));
       const parsed = parseExecRequest(await readJson(c, ctx.maxBodyBytes), ctx.limits);
       if (!parsed.ok) throw new HttpError(400, parsed.error);
-      const spid = await processCall(() => ctx.engine.exec(op.uuid, parsed.value));
+      const spid = await ctx.engine.exec(op.uuid, parsed.value);
       return c.json({ spid }, 201, {
         Location: `/v1/operations/${op.uuid}/subprocesses/${spid}`,
       });
@@ -144,7 +134,7 @@ export function operationRoutes(ctx: ApiContext): Hono {
       if (!result) throw new HttpError(404, `no subprocess ${spid}`);
       return c.json(result);
     })
-    .delete("/operations/:uuid/subprocesses/:spid", async (c) => {
+    .delete("/operations/:uuid/subprocesses/:spid", (c) => {
       const op = get(c.req.param("uuid"));
       const spid = spidParam(c);
       const name = c.req.query("signal") || "KILL";
@@ -152,7 +142,7 @@ export function operationRoutes(ctx: ApiContext): Hono {
       if (signo === undefined) {
         throw new HttpError(400, `signal: unknown signal ${JSON.stringify(name)}`);
       }
-      await processCall(() => ctx.engine.signalProcess(op.uuid, spid, signo));
+      ctx.engine.signalProcess(op.uuid, spid, signo);
       return c.body(null, 202);
     })
     .post("/operations/:uuid/subprocesses/:spid/stdin", async (c) => {
@@ -160,7 +150,7 @@ export function operationRoutes(ctx: ApiContext): Hono {
       const spid = spidParam(c);
       const parsed = parseStdinInput(await readJson(c, ctx.maxBodyBytes));
       if (!parsed.ok) throw new HttpError(400, parsed.error);
-      await processCall(() => ctx.engine.writeProcessStdin(op.uuid, spid, parsed.value));
+      await ctx.engine.writeProcessStdin(op.uuid, spid, parsed.value);
       return c.body(null, 204);
     });
 }
