@@ -42,8 +42,8 @@ export interface ExecutionPlan {
   openStdin?: boolean;
 }
 
-/** The output chunk an event carries for the main command, if any. */
-export function outputChunk(event: OperationEvent): OutputChunk | undefined {
+/** The output bytes an event carries for the main command, if any. */
+export function outputChunk(event: OperationEvent): Omit<OutputChunk, "text"> | undefined {
   if ((event.type === "stdout" || event.type === "stderr") && event.spid === MAIN) {
     return { stream: event.type, data: decodeStream(event.data) };
   }
@@ -123,9 +123,6 @@ export class Execution {
     let completion: CompletionEvent["data"] | undefined;
     try {
       const command = commandOf(options);
-      if (options.tag !== undefined && disposable) {
-        throw new TypeError("tag needs disposable: false: a disposable run keeps no image");
-      }
       const [files, stdin, image] = await Promise.all([
         options.files ? uploadRunFiles(contree.files, options.files, opts) : undefined,
         options.stdin === undefined ? undefined : readContent(options.stdin),

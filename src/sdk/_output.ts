@@ -1,6 +1,6 @@
 // Where one output stream of a run goes while it executes: a buffer (text or
 // bytes), nowhere, or a caller's WritableStream fed with backpressure.
-import type { OutputTarget } from "./result.ts";
+import type { OutputChunk, OutputTarget } from "./result.ts";
 
 /** Joins chunks into one array. */
 export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
@@ -76,5 +76,23 @@ export class OutputSinks {
   /** Aborts the callers' streams after a failed run. */
   async abort(reason: unknown): Promise<void> {
     for (const writer of this.#writers) await writer.abort(reason).catch(() => {});
+  }
+}
+
+/** Adds `text` to a run's live chunks: one streaming UTF-8 decoder per stream. */
+export class ChunkDecoder {
+  readonly #decoders = { stdout: new TextDecoder(), stderr: new TextDecoder() };
+
+  /** The chunk with the text its bytes complete. */
+  chunk(stream: OutputChunk["stream"], data: Uint8Array): OutputChunk {
+    return { stream, data, text: this.#decoders[stream].decode(data, { stream: true }) };
+  }
+
+  /** After the last chunk: the replacement text of a character left incomplete, if any. */
+  *flush(): Generator<OutputChunk> {
+    for (const stream of ["stdout", "stderr"] as const) {
+      const text = this.#decoders[stream].decode();
+      if (text) yield { stream, data: new Uint8Array(0), text };
+    }
   }
 }

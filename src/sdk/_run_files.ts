@@ -25,7 +25,6 @@ export async function uploadRunFiles(
   options: RequestOptions,
 ): Promise<Record<string, FileSpec>> {
   const entries = Object.entries(files).map(([path, value]) => {
-    if (!path.startsWith("/")) throw new TypeError(`file destination must be absolute: ${path}`);
     const entry = isEntry(value) ? value : { content: value };
     return { path, entry, mode: parseFileMode(entry.mode ?? 0o644) };
   });

@@ -78,6 +78,37 @@ export class DisposableImageRunError extends ContreeError {
 }
 
 /**
+ * Options given to `run()` (or `popen()`) are invalid: both `shell` and
+ * `command` or neither, a relative `cwd` or file destination, a value of the
+ * wrong type. Thrown by `run()` itself, before any request; `field` names the
+ * offending option (`"cwd"`, `'files["etc/x"]'`, `"env.A"`).
+ *
+ * @example
+ * ```ts
+ * import { RunOptionsError, type ContreeImage } from "@contree/sdk";
+ *
+ * function tryPrepare(image: ContreeImage) {
+ *   try {
+ *     return image.run({ shell: "pwd", cwd: "tmp" });
+ *   } catch (error) {
+ *     if (error instanceof RunOptionsError) console.error(error.field); // "cwd"
+ *     throw error;
+ *   }
+ * }
+ * ```
+ */
+export class RunOptionsError extends ContreeError {
+  /** The offending option, as a path into the options (empty for the options as a whole). */
+  readonly field: string;
+
+  /** Creates the error for `field`. */
+  constructor(field: string, problem: string) {
+    super(`invalid run options${field ? `: ${field}` : ""}: ${problem}`);
+    this.field = field;
+  }
+}
+
+/**
  * The base class of errors about a remote operation that did not complete.
  *
  * @example

@@ -7,7 +7,7 @@
 import type { ByteRange } from "../wire/_range.ts";
 import type { GrepQuery, GrepResult, Image } from "../wire/types.ts";
 import type { Contree } from "./contree.ts";
-import { ContreeImageStateError, DisposableImageRunError } from "./errors.ts";
+import { ContreeImageStateError, DisposableImageRunError, RunOptionsError } from "./errors.ts";
 import type { RunFiles } from "./files.ts";
 import { ImageDirectory, ImageFile } from "./image_fs.ts";
 import { ContreeProcess, type PopenOptions } from "./process.ts";
@@ -580,6 +580,6 @@ export function runOptions(
 ): RunOptions {
   if (!Array.isArray(first)) return first as RunOptions;
   const argv = first as readonly string[];
-  if (argv.length === 0) throw new TypeError("argv must not be empty");
+  if (argv.length === 0) throw new RunOptionsError("command", "argv must not be empty");
   return { ...settings, command: argv[0], args: argv.slice(1) };
 }

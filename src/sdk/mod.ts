@@ -27,6 +27,7 @@ export {
   OperationError,
   OperationFailedError,
   OperationTimedOutError,
+  RunOptionsError,
 } from "./errors.ts";
 export {
   type FileContent,

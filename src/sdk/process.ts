@@ -13,7 +13,7 @@ import { ContreeProcessError, OperationTimedOutError } from "./errors.ts";
 import { Execution, type Outcome } from "./_execution.ts";
 import type { RunFiles } from "./files.ts";
 import { concatBytes } from "./_output.ts";
-import type { RunOptions, StdinSource } from "./run_options.ts";
+import { type RunOptions, type StdinSource, validateRunOptions } from "./run_options.ts";
 
 /**
  * Options of `image.popen()`.
@@ -199,6 +199,10 @@ export class ContreeProcess {
       stderr: this.#err.writable,
       disposable: true,
     };
+    validateRunOptions(
+      { ...run, stdin: options.stdin === "pipe" ? undefined : options.stdin },
+      true,
+    );
     const start = (stdin: StdinSource | undefined, openStdin = false) =>
       new Execution({
         contree,

@@ -110,7 +110,10 @@ export interface ContreeResult<O = string, E = string> {
 }
 
 /**
- * A chunk of a run's output, as yielded by `for await` over a run.
+ * A chunk of a run's output, as yielded by `for await` over a run: the bytes,
+ * and the text they complete. Each stream is decoded as UTF-8 on its own and
+ * across chunks, so a character split between two chunks appears whole in the
+ * second one's `text`; joining the `text`s of a stream gives its whole text.
  *
  * @example
  * ```ts
@@ -118,7 +121,7 @@ export interface ContreeResult<O = string, E = string> {
  *
  * async function tail(image: ContreeImage) {
  *   for await (const chunk of image.run({ shell: "for i in 1 2 3; do echo $i; done" })) {
- *     console.log(chunk.stream, new TextDecoder().decode(chunk.data));
+ *     console.log(chunk.stream, chunk.text, chunk.data.length);
  *   }
  * }
  * ```
@@ -128,4 +131,9 @@ export interface OutputChunk {
   stream: "stdout" | "stderr";
   /** The bytes. */
   data: Uint8Array;
+  /**
+   * The text these bytes complete (UTF-8, invalid bytes replaced): may hold less
+   * than `data` when a character continues in the next chunk, or more when one ended here.
+   */
+  text: string;
 }

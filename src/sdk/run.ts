@@ -7,9 +7,10 @@
 import type { Contree } from "./contree.ts";
 import { ContreeImageStateError } from "./errors.ts";
 import { Execution, hold, type Outcome, outputChunk } from "./_execution.ts";
+import { ChunkDecoder } from "./_output.ts";
 import { ContreeImage } from "./image.ts";
 import type { ContreeResult, OutputChunk } from "./result.ts";
-import type { RunOptions } from "./run_options.ts";
+import { type RunOptions, validateRunOptions } from "./run_options.ts";
 import { assertTransition, ImageState } from "./state.ts";
 
 /** Where a run comes from: an image, or a session's moving HEAD. */
@@ -29,68 +30,116 @@ export interface RunBinding {
 }
 
 /**
- * A run of a command on an image. `image.run()` returns it `PREPARED`, without
- * making any request. Then:
+ * A run of a command on an image: a `Promise` of the result image that starts
+ * when first used. `image.run()` returns it `PREPARED`, without making any
+ * request. The first `await`/`then`/`catch`/`finally`, `wait()`, `start()` or
+ * `for await` executes it, once: every later use sees that same execution and
+ * its result (like any `Promise`, and unlike the Python SDK, where awaiting
+ * again runs again). To run the command again, use `run.again()` (or
+ * `run.with({...})` to change options), or call `image.run()` anew.
  *
- * - `await run` (or `run.wait()`) executes it and gives the result
- *   {@linkcode ContreeImage}; each await of a `PREPARED` run is a new operation;
- * - `run.start()` starts an execution without waiting and returns it as a new
- *   `EXECUTING` run, which moves to `SUCCEEDED` or `FAILED` in place;
- * - `for await (const chunk of run)` streams `{ stream, data }` chunks live
- *   from the event stream (starting the run if it is `PREPARED`; breaking out
- *   early then cancels that execution).
+ * - `await run` (or `run.wait()`) gives the result {@linkcode ContreeImage};
+ * - `run.start()` starts it without waiting; `state` moves from `EXECUTING`
+ *   to `SUCCEEDED` or `FAILED` in place;
+ * - `for await (const { stream, data, text } of run)` streams the output live
+ *   from the event stream; iterating a finished run replays it from the
+ *   start. A loop that started the run and is left early cancels it.
+ *
+ * It is a real `Promise` (`run instanceof Promise`, `Promise.all`, `race`);
+ * `then`, `catch` and `finally` return plain promises.
  *
  * A non-zero exit code is a result, not an error. Failures reject with
  * {@linkcode OperationTimedOutError} (with the partial output),
  * `OperationFailedError`, `OperationCancelledError`, or the `signal`'s reason
- * when aborted (the remote operation is then cancelled).
+ * when aborted (the remote operation is then cancelled). Invalid options
+ * throw {@linkcode RunOptionsError} from `image.run()` itself.
  *
- * @example Execute, re-execute, start, stream
+ * @example Execute once, run again, start, stream
  * ```ts
  * import type { ContreeImage } from "@contree/sdk";
  *
  * async function demo(image: ContreeImage) {
- *   const prepared = image.run({ shell: "date +%N" });
- *   const first = await prepared; // one operation
- *   const second = await prepared; // another one
- *   console.log(first.stdout !== second.stdout);
+ *   const run = image.run({ shell: "date +%N" });
+ *   const [a, b] = await Promise.all([run, run]); // one operation
+ *   console.log(a === b, (await run) === a); // true true
+ *   const again = await run.again(); // a second operation
+ *   console.log(again.stdout !== a.stdout); // true
  *
- *   const started = prepared.start();
+ *   const started = image.run({ shell: "sleep 1" }).start();
  *   console.log(started.state, await started.whenSpawned()); // "EXECUTING", operation UUID
  *   await started;
  *   console.log(started.state, started.exitCode); // "SUCCEEDED", 0
  *
- *   for await (const { stream, data } of image.run({ shell: "echo out; echo err >&2" })) {
- *     console.log(stream, new TextDecoder().decode(data));
+ *   for await (const { stream, text } of image.run({ shell: "echo out; echo err >&2" })) {
+ *     console.log(stream, text);
  *   }
  * }
  * ```
  */
-export class ContreeRun<O = string, E = string>
-  implements PromiseLike<ContreeImage<O, E>>, AsyncIterable<OutputChunk> {
+export class ContreeRun<O = string, E = string> extends Promise<ContreeImage<O, E>>
+  implements AsyncIterable<OutputChunk> {
+  /** `then`, `catch` and `finally` make plain promises, not runs. */
+  static override get [Symbol.species](): PromiseConstructor {
+    return Promise;
+  }
+
   readonly #binding: RunBinding;
   readonly #options: RunOptions;
-  readonly #execution: Execution | undefined;
-  readonly #settled: Promise<ContreeImage<O, E>> | undefined;
-  #state: ImageState;
+  // Typed loosely so that runs stay covariant in their output types.
+  readonly #resolve: (image: unknown) => void;
+  readonly #reject: (reason: unknown) => void;
+  #execution: Execution | undefined;
+  #settled: Promise<unknown> | undefined;
+  #state: ImageState = ImageState.PREPARED;
   #image: ContreeImage<O, E> | undefined;
 
-  /** Used by images and sessions; call `image.run()` instead. */
-  constructor(binding: RunBinding, options: RunOptions, start = false) {
+  /**
+   * Used by images and sessions; call `image.run()` instead. Validates the
+   * options ({@linkcode RunOptionsError}); makes no request.
+   */
+  constructor(binding: RunBinding, options: RunOptions) {
+    if (typeof binding === "function") {
+      // `ContreeRun.resolve()` and friends would land here with an executor.
+      throw new TypeError("a ContreeRun comes from image.run() or session.run()");
+    }
+    validateRunOptions(options, binding.disposable);
+    let resolve!: (image: ContreeImage<O, E>) => void;
+    let reject!: (reason: unknown) => void;
+    super((onResolve, onReject) => {
+      resolve = onResolve;
+      reject = onReject;
+    });
+    this.#resolve = resolve as (image: unknown) => void;
+    this.#reject = reject;
     this.#binding = binding;
     this.#options = options;
-    this.#state = ImageState.PREPARED;
-    if (!start) return;
-    binding.begin();
+  }
+
+  #move(to: ImageState): void {
+    assertTransition(this.#state, to, this.#binding.sourceUuid);
+    this.#state = to;
+  }
+
+  /** Starts the one execution; throws (and rejects the run) when the binding refuses. */
+  #launch(): void {
+    // A started run's failure is read through the run; never an unhandled rejection.
+    super.then(undefined, () => {});
+    try {
+      this.#binding.begin();
+    } catch (error) {
+      this.#move(ImageState.FAILED);
+      this.#reject(error);
+      throw error;
+    }
     const execution = new Execution({
-      contree: binding.contree,
-      options,
-      image: (signal) => binding.image(signal),
-      disposable: binding.disposable,
+      contree: this.#binding.contree,
+      options: this.#options,
+      image: (signal) => this.#binding.image(signal),
+      disposable: this.#binding.disposable,
     });
     this.#execution = execution;
-    this.#state = ImageState.EXECUTING;
-    this.#settled = hold(this.#settle(execution));
+    this.#move(ImageState.EXECUTING);
+    this.#settled = hold(this.#settle(execution).then(this.#resolve, this.#reject));
   }
 
   async #settle(execution: Execution): Promise<ContreeImage<O, E>> {
@@ -98,7 +147,7 @@ export class ContreeRun<O = string, E = string>
     try {
       outcome = await execution.done;
     } catch (error) {
-      this.#state = ImageState.FAILED;
+      this.#move(ImageState.FAILED);
       await this.#binding.end(undefined, this.#options);
       throw error;
     }
@@ -107,13 +156,13 @@ export class ContreeRun<O = string, E = string>
       tag: outcome.tag,
       result: outcome.result as ContreeResult<O, E>,
     });
-    this.#state = ImageState.SUCCEEDED;
+    this.#move(ImageState.SUCCEEDED);
     this.#image = image;
     await this.#binding.end(outcome, this.#options);
     return image;
   }
 
-  /** `PREPARED`, then (for a started run) `EXECUTING`, `SUCCEEDED` or `FAILED`. */
+  /** `PREPARED`, then (once started) `EXECUTING`, `SUCCEEDED` or `FAILED`. */
   get state(): ImageState {
     return this.#state;
   }
@@ -123,14 +172,16 @@ export class ContreeRun<O = string, E = string>
     return this.#options;
   }
 
-  /** The operation running it, once a started run was spawned. */
+  /** The operation running it, once spawned. */
   get operationUuid(): string | undefined {
     return this.#execution?.operationUuid;
   }
 
   /**
-   * Starts an execution without waiting for it, and returns it as a new
-   * `EXECUTING` run; this one stays `PREPARED`.
+   * Starts the run without waiting for it, and returns it (now `EXECUTING`).
+   * Does nothing on a run that has already started. Throws when it cannot
+   * start (a busy session: `ContreeSessionBusyError`); the run then rejects
+   * with that error.
    *
    * @example
    * ```ts
@@ -143,9 +194,9 @@ export class ContreeRun<O = string, E = string>
    * }
    * ```
    */
-  start(): ContreeRun<O, E> {
-    assertTransition(this.#state, ImageState.EXECUTING, this.#binding.sourceUuid);
-    return new ContreeRun<O, E>(this.#binding, this.#options, true);
+  start(): this {
+    if (this.#state === ImageState.PREPARED) this.#launch();
+    return this;
   }
 
   /**
@@ -176,8 +227,8 @@ export class ContreeRun<O = string, E = string>
   }
 
   /**
-   * Executes a `PREPARED` run (a new operation each time), or waits for a
-   * started one; resolves with the result image.
+   * Starts the run if it has not started, and resolves with its result image
+   * (the same as `await run`, as a plain `Promise`).
    *
    * @example
    * ```ts
@@ -189,20 +240,43 @@ export class ContreeRun<O = string, E = string>
    * ```
    */
   wait(): Promise<ContreeImage<O, E>> {
-    if (this.#settled) return this.#settled;
-    try {
-      return this.start().wait();
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return this.then();
   }
 
-  /** Makes the run awaitable: same as {@linkcode ContreeRun.wait}. */
-  then<R1 = ContreeImage<O, E>, R2 = never>(
+  /**
+   * Starts the run if it has not started (the first use does), then behaves
+   * as `Promise.prototype.then` on its one execution.
+   */
+  override then<R1 = ContreeImage<O, E>, R2 = never>(
     onfulfilled?: ((value: ContreeImage<O, E>) => R1 | PromiseLike<R1>) | null,
     onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
   ): Promise<R1 | R2> {
-    return this.wait().then(onfulfilled, onrejected);
+    if (this.#state === ImageState.PREPARED) {
+      try {
+        this.#launch();
+      } catch {
+        // The run rejected with the refusal: the callbacks see it.
+      }
+    }
+    return super.then(onfulfilled, onrejected);
+  }
+
+  /**
+   * A new `PREPARED` run of the same command with the same options: the way
+   * to run it again (awaiting this run again does not).
+   *
+   * @example
+   * ```ts
+   * import type { ContreeImage } from "@contree/sdk";
+   *
+   * async function twice(image: ContreeImage) {
+   *   const roll = image.run({ shell: "echo $RANDOM" });
+   *   return [(await roll).stdout, (await roll.again()).stdout]; // two operations
+   * }
+   * ```
+   */
+  again(): ContreeRun<O, E> {
+    return new ContreeRun<O, E>(this.#binding, this.#options);
   }
 
   /**
@@ -224,11 +298,11 @@ export class ContreeRun<O = string, E = string>
   async cancel(): Promise<void> {
     if (!this.#execution || this.#state !== ImageState.EXECUTING) return;
     this.#execution.abort(new DOMException("the run was cancelled", "AbortError"));
-    await this.#settled!.catch(() => {});
+    await this.#settled;
   }
 
   /**
-   * A `PREPARED` copy with some options replaced.
+   * A new `PREPARED` run with some options replaced (this one is unchanged).
    *
    * @example
    * ```ts
@@ -241,12 +315,11 @@ export class ContreeRun<O = string, E = string>
    * ```
    */
   with(options: RunOptions): ContreeRun<O, E> {
-    assertTransition(this.#state, ImageState.PREPARED, this.#binding.sourceUuid);
     return new ContreeRun<O, E>(this.#binding, { ...this.#options, ...options });
   }
 
   /**
-   * The result image of a completed started run.
+   * The result image of a completed run.
    *
    * @example
    * ```ts
@@ -271,7 +344,7 @@ export class ContreeRun<O = string, E = string>
     return this.#image;
   }
 
-  /** The result of a completed started run (a {@linkcode ContreeImageStateError} before). */
+  /** The result of a completed run (a {@linkcode ContreeImageStateError} before). */
   get result(): ContreeResult<O, E> {
     return this.image.result;
   }
@@ -297,15 +370,23 @@ export class ContreeRun<O = string, E = string>
   }
 
   /**
-   * Streams the command's output live from the event stream. A `PREPARED` run
-   * is started for the loop (and cancelled if the loop is left early); a
-   * started or finished run is followed (replayed from the start). After the
-   * last chunk the run's failure, if any, is thrown.
+   * Streams the command's output live from the event stream, as chunks with
+   * their bytes and text. Starts the run if it has not started (and cancels it
+   * if the loop is then left early); a running or finished run is followed
+   * from its first byte. After the last chunk the run's failure, if any, is
+   * thrown.
    */
   async *[Symbol.asyncIterator](): AsyncGenerator<OutputChunk> {
-    const own = this.#execution ? this : this.start();
-    const execution = own.#execution!;
-    const uuid = await execution.spawned;
+    const launched = this.#state === ImageState.PREPARED;
+    this.start();
+    const execution = this.#execution;
+    // A run refused before it had an operation: its failure is all there is.
+    const uuid = execution ? await execution.spawned.catch(() => undefined) : undefined;
+    if (!execution || uuid === undefined) {
+      await this.wait();
+      return;
+    }
+    const decoder = new ChunkDecoder();
     let finished = false;
     try {
       const events = this.#binding.contree.api.followOperationEvents(uuid, {}, {
@@ -313,15 +394,16 @@ export class ContreeRun<O = string, E = string>
       });
       for await (const event of events) {
         const chunk = outputChunk(event);
-        if (chunk) yield chunk;
+        if (chunk) yield decoder.chunk(chunk.stream, chunk.data);
       }
       finished = true;
     } catch (error) {
-      if (execution.signal.aborted) await own.wait();
+      if (execution.signal.aborted) await this.wait();
       throw error;
     } finally {
-      if (!finished && own !== this) await own.cancel();
+      if (!finished && launched) await this.cancel();
     }
-    await own.wait();
+    yield* decoder.flush();
+    await this.wait();
   }
 }

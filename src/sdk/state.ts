@@ -29,7 +29,7 @@ export const ImageState = {
   EXECUTING: "EXECUTING",
   /** A run that completed (whatever its exit code), or its result image. */
   SUCCEEDED: "SUCCEEDED",
-  /** A run that ended without a result: failed, cancelled or timed out. */
+  /** A run that ended without a result: failed, cancelled, timed out, or refused to start. */
   FAILED: "FAILED",
 } as const;
 
@@ -47,7 +47,7 @@ export type ImageState = typeof ImageState[keyof typeof ImageState];
 
 const TRANSITIONS: Record<ImageState, readonly ImageState[]> = {
   PULLED: ["PREPARED"],
-  PREPARED: ["PREPARED", "EXECUTING"],
+  PREPARED: ["PREPARED", "EXECUTING", "FAILED"],
   EXECUTING: ["SUCCEEDED", "FAILED"],
   SUCCEEDED: ["PREPARED"],
   FAILED: [],

@@ -11,6 +11,7 @@ import {
   OperationFailedError,
   OperationTimedOutError,
   type OutputChunk,
+  RunOptionsError,
 } from "../../src/sdk/mod.ts";
 import { executing, pattern, terminal, text, useBackend } from "./_setup.ts";
 
@@ -29,7 +30,8 @@ describe("run", () => {
     assert.equal(done.exitCode, 0);
     assert.equal(typeof done.elapsed, "number");
     assert.equal(done.result.stdout, "hi\n");
-    assert.equal(prepared.state, ImageState.PREPARED);
+    assert.equal(prepared.state, ImageState.SUCCEEDED);
+    assert.equal(prepared.image, done);
   });
 
   it("wait() executes like await", async () => {
@@ -75,9 +77,9 @@ describe("run", () => {
     assert.equal(argv.stdout, "x|y z|");
   });
 
-  it("refuses a run without a command", async () => {
-    await assert.rejects(t.busybox.run({}).wait(), TypeError);
-    assert.throws(() => t.busybox.run([]), TypeError);
+  it("refuses a run without a command", () => {
+    assert.throws(() => t.busybox.run({}), RunOptionsError);
+    assert.throws(() => t.busybox.run([]), RunOptionsError);
   });
 
   it("passes env, cwd, hostname, uid and gid", async () => {
@@ -211,28 +213,28 @@ describe("run", () => {
     assert.equal(found.uuid, done.uuid);
   });
 
-  it("refuses tag on a disposable run", async () => {
-    await assert.rejects(t.busybox.run({ shell: "true", tag: "sdk/never" }).wait(), TypeError);
+  it("refuses tag on a disposable run", () => {
+    assert.throws(() => t.busybox.run({ shell: "true", tag: "sdk/never" }), RunOptionsError);
   });
 
-  it("executes a prepared run again as a new operation each time", async () => {
+  it("executes once however often awaited; again() is a new operation", async () => {
     const prepared = t.busybox.run({ shell: "cat /proc/sys/kernel/random/uuid" });
     const first = await prepared;
-    const second = await prepared;
+    assert.equal(await prepared, first);
+    const second = await prepared.again();
     assert.notEqual(first.result.operationUuid, second.result.operationUuid);
     assert.notEqual(first.stdout, second.stdout);
   });
 
   it("starts without waiting and completes the started run in place", async () => {
     const prepared = t.busybox.run({ shell: "sleep 0.3; echo late" });
+    assert.throws(() => prepared.whenSpawned(), ContreeImageStateError);
     const started = prepared.start();
+    assert.equal(started, prepared);
     assert.equal(started.state, ImageState.EXECUTING);
-    assert.equal(prepared.state, ImageState.PREPARED);
     const uuid = await started.whenSpawned();
     assert.equal(started.operationUuid, uuid);
     assert.throws(() => started.stdout, ContreeImageStateError);
-    assert.throws(() => started.start(), ContreeImageStateError);
-    assert.throws(() => prepared.whenSpawned(), ContreeImageStateError);
     const image = await started;
     assert.equal(started.state, ImageState.SUCCEEDED);
     assert.equal(started.stdout, "late\n");
@@ -248,7 +250,7 @@ describe("run", () => {
     });
     for await (const chunk of run) chunks.push(chunk);
     assert.deepEqual(
-      chunks.map((c) => [c.stream, text(c.data)]),
+      chunks.map((c) => [c.stream, c.text]),
       [["stdout", "one\n"], ["stderr", "two\n"], ["stdout", "three\n"]],
     );
   });
@@ -371,10 +373,10 @@ describe("run", () => {
     assert.equal((await t.contree.files.list({ limit: Infinity })).length, before + 1);
   });
 
-  it("refuses relative file destinations", async () => {
-    await assert.rejects(
-      t.busybox.run({ shell: "true", files: { "rel.txt": new Uint8Array([1]) } }).wait(),
-      TypeError,
+  it("refuses relative file destinations", () => {
+    assert.throws(
+      () => t.busybox.run({ shell: "true", files: { "rel.txt": new Uint8Array([1]) } }),
+      RunOptionsError,
     );
   });
 
