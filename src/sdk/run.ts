@@ -263,7 +263,9 @@ export class ContreeRun<O = string, E = string> extends Promise<ContreeImage<O, 
 
   /**
    * A new `PREPARED` run of the same command with the same options: the way
-   * to run it again (awaiting this run again does not).
+   * to run it again (awaiting this run again does not). In a session it runs
+   * from HEAD as it is then. A `WritableStream` output serves one execution:
+   * give the new run its own with `with({ stdout })` instead.
    *
    * @example
    * ```ts

@@ -5,6 +5,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
   type Contree,
+  type ContreeImage,
   ContreeRun,
   ContreeSessionBusyError,
   ImageState,
@@ -33,6 +34,9 @@ describe("a run executes once", () => {
   it("is a real Promise that sends nothing until first used", async () => {
     const before = await operations(t.contree);
     const run = t.busybox.run({ shell: "echo lazy" });
+    // Type checkers see a Promise too (checked by `deno check`).
+    const typed: Promise<ContreeImage<string, string>> = run;
+    assert.equal(typed, run);
     assert.ok(run instanceof Promise);
     assert.ok(run instanceof ContreeRun);
     assert.equal(Object.prototype.toString.call(run), "[object Promise]");
