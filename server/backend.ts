@@ -5,7 +5,7 @@
  * @module
  */
 import { mkdtempSync, rmSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { cpus, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import type { Hono } from "hono";
 import { createApp } from "./api/mod.ts";
@@ -13,7 +13,7 @@ import { busyboxRootfs, LayerStore } from "./images/layer_store.ts";
 import { EventHub, OperationEngine } from "./ops/mod.ts";
 import { ImportCache } from "./registry/mod.ts";
 import { SandboxUnsupportedError } from "./sandbox/errors.ts";
-import { checkSandboxSupport } from "./sandbox/run.ts";
+import { checkSandboxSupport, configureSandboxMemory } from "./sandbox/run.ts";
 import { getMeta, isoTime, lockDataDir, setMeta, Store } from "./store/mod.ts";
 
 /** The tag of the base image every data directory starts with. */
@@ -39,6 +39,11 @@ export interface BackendConfig {
   keepaliveMs?: number;
   /** Registries (`host` or `host:port`) imported from over plain HTTP. */
   insecureRegistries?: string[];
+  /**
+   * Memory of all sandboxes together, bytes (default: half the host's RAM); a run's default
+   * limit is its share, `memoryTotal / maxConcurrent`.
+   */
+  memoryTotal?: number;
   /** Called with one line per notable start-up step (default: none). */
   log?: (line: string) => void;
 }
@@ -98,6 +103,11 @@ async function ensureBaseImage(store: Store, layers: LayerStore): Promise<void> 
 export async function openBackend(config: BackendConfig): Promise<Backend> {
   const support = await checkSandboxSupport();
   if (!support.ok) throw new SandboxUnsupportedError(support.missing);
+  const maxConcurrent = config.maxConcurrent ?? 4 * cpus().length;
+  await configureSandboxMemory({
+    totalBytes: config.memoryTotal ?? Math.floor(totalmem() / 2),
+    maxConcurrent,
+  });
   const dataDir = resolve(config.dataDir);
   const unlock = lockDataDir(dataDir);
   const store = new Store(dataDir);
@@ -116,7 +126,7 @@ export async function openBackend(config: BackendConfig): Promise<Backend> {
       store,
       hub,
       layers,
-      maxConcurrent: config.maxConcurrent ?? 4 * cpus().length,
+      maxConcurrent,
       maxQueue: config.maxQueue ?? 1024,
       imports: { cache: importCache, insecureRegistries: config.insecureRegistries ?? [] },
     });

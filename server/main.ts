@@ -12,6 +12,7 @@
  * @module
  */
 import { readFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { type BackendConfig, openBackend } from "./backend.ts";
@@ -25,7 +26,7 @@ const USAGE = `usage:
   deno run -A server/main.ts serve --data-dir DIR [--port PORT] [--host HOST]
       [--token-file FILE] [--max-concurrent N] [--max-queue N] [--max-timeout SECONDS]
       [--max-output BYTES] [--max-body BYTES] [--keepalive SECONDS]
-      [--insecure-registry HOST[:PORT]]...
+      [--insecure-registry HOST[:PORT]]... [--memory-total BYTES|PERCENT%]
     The token is read from CONTREE_TOKEN or --token-file (--token TOKEN works too, but shows
     in ps); without any, one is generated and printed.
   deno run -A server/main.ts import-rootfs PATH_OR_TARBALL --tag NAME --data-dir DIR
@@ -37,6 +38,9 @@ interface ServeConfig extends BackendConfig {
   port: number;
   tokenGenerated: boolean;
 }
+
+/** Smallest memory share of one run that `--memory-total` may leave. */
+const MIN_RUN_MEMORY = 32 * 1024 * 1024;
 
 /** A mistake in the command line: reported with the usage text, exit status 2. */
 class UsageError extends Error {}
@@ -94,6 +98,7 @@ function parseServe(args: string[]): ServeConfig {
       "max-body": { type: "string" },
       keepalive: { type: "string" },
       "insecure-registry": { type: "string", multiple: true },
+      "memory-total": { type: "string", default: "50%" },
     },
   });
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
@@ -102,21 +107,42 @@ function parseServe(args: string[]): ServeConfig {
   if (port > 65535) throw new UsageError("--port must be between 0 and 65535");
   const token = readToken(values.token, values["token-file"]);
   const keepalive = integer(values.keepalive, "keepalive", 1);
+  const maxConcurrent = integer(values["max-concurrent"], "max-concurrent", 1) ??
+    4 * cpus().length;
+  const memoryTotal = memoryAmount(values["memory-total"]!, "memory-total");
+  if (memoryTotal / maxConcurrent < MIN_RUN_MEMORY) {
+    throw new UsageError(
+      `--memory-total (${memoryTotal} bytes) leaves less than ${MIN_RUN_MEMORY} bytes to each ` +
+        `of the --max-concurrent ${maxConcurrent} runs`,
+    );
+  }
   return {
     host: values.host!,
     port,
     dataDir: resolve(values["data-dir"]),
     token: token ?? crypto.randomUUID().replaceAll("-", ""),
     tokenGenerated: token === undefined,
-    maxConcurrent: integer(values["max-concurrent"], "max-concurrent", 1),
+    maxConcurrent,
     maxQueue: integer(values["max-queue"], "max-queue", 0),
     maxTimeout: integer(values["max-timeout"], "max-timeout", 1),
     maxOutput: integer(values["max-output"], "max-output", 0),
     maxBody: integer(values["max-body"], "max-body", 1),
     keepaliveMs: keepalive === undefined ? undefined : keepalive * 1000,
     insecureRegistries: values["insecure-registry"] ?? [],
+    memoryTotal,
     log: console.log,
   };
+}
+
+/** Bytes from `BYTES` or `PERCENT%` (of the host's RAM). */
+function memoryAmount(value: string, name: string): number {
+  const percent = value.match(/^(\d+(?:\.\d+)?)%$/);
+  if (!percent) return integer(value, name, 1)!;
+  const share = Number(percent[1]);
+  if (!(share > 0 && share <= 100)) {
+    throw new UsageError(`--${name} must be a percentage in (0, 100], got ${value}`);
+  }
+  return Math.floor(totalmem() * share / 100);
 }
 
 const REMEDIES: Record<string, string> = {

@@ -2,7 +2,7 @@
 import { arch, release } from "node:os";
 import type { LayerStore } from "../images/layer_store.ts";
 import type { LauncherPool } from "../sandbox/launcher_pool.ts";
-import { runSandbox, type SandboxFile } from "../sandbox/run.ts";
+import { defaultLimits, memoryTotal, runSandbox, type SandboxFile } from "../sandbox/run.ts";
 import { type ImageRecord, isoTime, isoTimeNs, type OperationRepo } from "../store/mod.ts";
 import type { EventHub } from "./event_hub.ts";
 import { OutputCapture } from "./output_capture.ts";
@@ -161,6 +161,8 @@ export async function runInstance(
     if (result.cancelled) {
       outcome.status = deps.stopping() ? "FAILED" : "CANCELLED";
       outcome.error = deps.stopping() ? STOPPED : null;
+    } else if (result.oomKilled && result.exitCode !== 0) {
+      outcome.error = outOfMemory();
     } else if (request.disposable) {
       outcome.status = "SUCCESS";
     } else {
@@ -197,6 +199,12 @@ export async function runInstance(
   }
   // Off the critical path: the outcome is recorded, nothing refers to the workspace.
   if (workspace) await discard(layerStore, workspace.id);
+}
+
+/** The error of a run the OOM killer stopped. */
+function outOfMemory(): string {
+  return `out of memory: the kernel's OOM killer stopped the run (limits: ` +
+    `${defaultLimits().memoryBytes} bytes a run, ${memoryTotal()} bytes all runs together)`;
 }
 
 async function discard(layers: Pick<LayerStore, "discard">, workspaceId: string): Promise<void> {

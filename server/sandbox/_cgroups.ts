@@ -1,7 +1,10 @@
 /**
  * Per-run cgroups for the memory and pids limits, on cgroup v1 or v2 (detected per
- * controller from /proc/self/mountinfo). Run cgroups are created under the server's own
- * cgroup, so limits set on the server still bound its sandboxes.
+ * controller from /proc/self/mountinfo). Every run cgroup of this process sits in one parent,
+ * `contree-sandboxes-<pid>` under the process's own cgroup, whose memory limit caps all of
+ * its sandboxes together (see {@linkcode setMemoryTotal}): however many runs hog memory, the
+ * kernel's OOM killer picks among their processes, never the server's or the host's. The
+ * parent is removed when the process exits, or by the next start after a crash.
  */
 import { SandboxUnsupportedError } from "./errors.ts";
 import { exists } from "./_exists.ts";
@@ -11,11 +14,16 @@ export type Controller = "memory" | "pids";
 
 const CONTROLLERS: Controller[] = ["memory", "pids"];
 const PREFIX = "contree-run-";
+const PARENT_PREFIX = "contree-sandboxes-";
+/** Run cgroups of older servers, created right in their own cgroup, and parents of servers. */
+const STALE = /^contree-(?:run|sandboxes)-(\d+)(?:-|$)/;
 
 interface Hierarchy {
   version: 1 | 2;
-  /** The directory run cgroups are created in. */
+  /** The server's own cgroup in this hierarchy. */
   base: string;
+  /** This process's parent of all its run cgroups (under `base`). */
+  parent: string;
 }
 
 /** Limits of one run. */
@@ -34,10 +42,14 @@ export interface RunCgroup {
   kill(): Promise<void>;
   /** Kills whatever is left in them and removes them. */
   remove(): Promise<void>;
+  /** How many of their processes the kernel's OOM killer has killed. */
+  oomKills(): Promise<number>;
 }
 
 let detected: Promise<Map<Controller, Hierarchy>> | undefined;
 let counter = 0;
+/** Memory of all sandboxes together: half the host's RAM until {@linkcode setMemoryTotal}. */
+let memoryTotalBytes = Math.floor(Deno.systemMemoryInfo().total / 2);
 
 /** SIGKILLs every process in `dir`; true when it held none. */
 async function killAll(dir: string): Promise<boolean> {
@@ -55,16 +67,75 @@ async function killAll(dir: string): Promise<boolean> {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Removes run cgroups whose server process is gone (left by a crash). */
+/** Kills what `dir` and its child cgroups hold and removes them, best effort. */
+async function removeTree(dir: string): Promise<void> {
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      if (entry.isDirectory) await removeTree(`${dir}/${entry.name}`);
+    }
+  } catch {
+    // Already removed.
+  }
+  await killAll(dir);
+  await Deno.remove(dir).catch(() => {
+    // Still emptying; the next server start retries.
+  });
+}
+
+/** Removes the cgroups of server processes that are gone (left by a crash). */
 async function removeStale(base: string): Promise<void> {
   for await (const entry of Deno.readDir(base)) {
-    const match = entry.isDirectory && entry.name.match(/^contree-run-(\d+)-/);
+    const match = entry.isDirectory && entry.name.match(STALE);
     if (!match || await exists(`/proc/${match[1]}`)) continue;
-    await killAll(`${base}/${entry.name}`);
-    await Deno.remove(`${base}/${entry.name}`).catch(() => {
-      // Still emptying; the next server start retries.
-    });
+    await removeTree(`${base}/${entry.name}`);
   }
+}
+
+/** Writes the memory limit `bytes` (and the same for memory plus swap) into cgroup `dir`. */
+async function writeMemoryLimit(dir: string, version: 1 | 2, bytes: number): Promise<void> {
+  const write = (file: string, value: number) => Deno.writeTextFile(`${dir}/${file}`, `${value}`);
+  if (version === 1) {
+    // The memory plus swap limit may never be below the memory limit: raise it first, lower
+    // it last.
+    const swap = await exists(`${dir}/memory.memsw.limit_in_bytes`);
+    const current = Number(await Deno.readTextFile(`${dir}/memory.limit_in_bytes`));
+    if (swap && bytes > current) await write("memory.memsw.limit_in_bytes", bytes);
+    await write("memory.limit_in_bytes", bytes);
+    if (swap && bytes <= current) await write("memory.memsw.limit_in_bytes", bytes);
+  } else {
+    await write("memory.max", bytes);
+    if (await exists(`${dir}/memory.swap.max`)) await write("memory.swap.max", 0);
+  }
+}
+
+/** Creates this process's parent cgroup in each hierarchy, the memory one capped. */
+async function createParents(found: Map<Controller, Hierarchy>): Promise<void> {
+  const parents = new Map<string, Controller[]>();
+  for (const [controller, { parent }] of found) {
+    parents.set(parent, [...parents.get(parent) ?? [], controller]);
+  }
+  for (const [parent, controllers] of parents) {
+    await Deno.mkdir(parent, { recursive: true });
+    if (found.get(controllers[0])!.version === 2) {
+      await Deno.writeTextFile(
+        `${parent}/cgroup.subtree_control`,
+        controllers.map((c) => `+${c}`).join(" "),
+      );
+    }
+  }
+  const memory = found.get("memory");
+  if (memory) await writeMemoryLimit(memory.parent, memory.version, memoryTotalBytes);
+  // Synchronous: the last thing the process does. Run cgroups are gone by then (each run
+  // removes its own), so only the empty parents remain.
+  globalThis.addEventListener("unload", () => {
+    for (const parent of parents.keys()) {
+      try {
+        Deno.removeSync(parent);
+      } catch {
+        // Still holds a run being torn down: the next server start removes it.
+      }
+    }
+  });
 }
 
 /** cgroup v2 lets a cgroup hand controllers to children only when it holds no process. */
@@ -110,7 +181,8 @@ async function detect(): Promise<Map<Controller, Hierarchy>> {
       const path = [...own].find(([names]) => names.split(",").includes(controller))?.[1];
       if (path === undefined) continue;
       const relative = root !== "/" && path.startsWith(root) ? path.slice(root.length) : path;
-      found.set(controller, { version: 1, base: `${mount}${relative}`.replace(/\/+$/, "") });
+      const base = `${mount}${relative}`.replace(/\/+$/, "");
+      found.set(controller, { version: 1, base, parent: `${base}/${PARENT_PREFIX}${Deno.pid}` });
     }
   }
   const v2Path = own.get("");
@@ -123,10 +195,13 @@ async function detect(): Promise<Map<Controller, Hierarchy>> {
       .trim().split(/\s+/);
     for (const controller of CONTROLLERS) {
       if (found.has(controller) || !available.includes(controller)) continue;
-      if (await enableV2(base, controller)) found.set(controller, { version: 2, base });
+      if (await enableV2(base, controller)) {
+        found.set(controller, { version: 2, base, parent: `${base}/${PARENT_PREFIX}${Deno.pid}` });
+      }
     }
   }
   for (const base of new Set([...found.values()].map((h) => h.base))) await removeStale(base);
+  await createParents(found);
   return found;
 }
 
@@ -134,6 +209,34 @@ async function detect(): Promise<Map<Controller, Hierarchy>> {
 export async function cgroupControllers(): Promise<Controller[]> {
   detected ??= detect();
   return [...(await detected).keys()];
+}
+
+/**
+ * Caps the memory of all sandboxes of this process together at `bytes` (the kernel's OOM
+ * killer then picks among sandbox processes only). Call before the first run; the default is
+ * half the host's RAM.
+ *
+ * @example
+ * ```ts
+ * await setMemoryTotal(8 * 1024 ** 3);
+ * ```
+ */
+export async function setMemoryTotal(bytes: number): Promise<void> {
+  memoryTotalBytes = bytes;
+  detected ??= detect();
+  const memory = (await detected).get("memory");
+  if (memory) await writeMemoryLimit(memory.parent, memory.version, bytes);
+}
+
+/** The memory cap of all sandboxes together, bytes (see {@linkcode setMemoryTotal}). */
+export function memoryTotal(): number {
+  return memoryTotalBytes;
+}
+
+/** The parent cgroup of this process's runs in each hierarchy (created on first use). */
+export async function sandboxParents(): Promise<Map<Controller, string>> {
+  detected ??= detect();
+  return new Map([...(await detected)].map(([controller, h]) => [controller, h.parent]));
 }
 
 /**
@@ -156,16 +259,18 @@ export async function createRunCgroup(limits: CgroupLimits): Promise<RunCgroup> 
           Deno.writeTextFile(`${dir}/${file}`, `${value}`);
         if (controller === "pids") {
           await write("pids.max", limits.pids);
-        } else if (hierarchies.get(controller)!.version === 1) {
-          await write("memory.limit_in_bytes", limits.memoryBytes);
-          if (await exists(`${dir}/memory.memsw.limit_in_bytes`)) {
-            await write("memory.memsw.limit_in_bytes", limits.memoryBytes);
-          }
         } else {
-          await write("memory.max", limits.memoryBytes);
-          if (await exists(`${dir}/memory.swap.max`)) await write("memory.swap.max", 0);
+          await writeMemoryLimit(dir, hierarchies.get(controller)!.version, limits.memoryBytes);
         }
       }
+    },
+    async oomKills() {
+      // v1 and v2 both count kills of the cgroup's own processes in an `oom_kill` line.
+      const file = hierarchies.get("memory")!.version === 1
+        ? "memory.oom_control"
+        : "memory.events";
+      const text = await Deno.readTextFile(`${dirs.get("memory")}/${file}`).catch(() => "");
+      return Number(text.match(/^oom_kill (\d+)$/m)?.[1] ?? 0);
     },
     async kill() {
       // Killing the sandbox's pid 1 takes its whole pid namespace at once, so a few rounds
@@ -193,14 +298,14 @@ export async function createRunCgroup(limits: CgroupLimits): Promise<RunCgroup> 
     },
   };
   try {
-    const byBase = new Map<string, string>();
+    const byParent = new Map<string, string>();
     for (const controller of CONTROLLERS) {
-      const { base } = hierarchies.get(controller)!;
-      let dir = byBase.get(base);
+      const { parent } = hierarchies.get(controller)!;
+      let dir = byParent.get(parent);
       if (dir === undefined) {
-        dir = `${base}/${name}`;
+        dir = `${parent}/${name}`;
         await Deno.mkdir(dir);
-        byBase.set(base, dir);
+        byParent.set(parent, dir);
         cgroup.dirs.push(dir);
       }
       dirs.set(controller, dir);

@@ -7,7 +7,7 @@
  */
 import type { EventResources } from "../../src/wire/events.ts";
 import { dirname } from "node:path";
-import { cgroupControllers, type RunCgroup } from "./_cgroups.ts";
+import { cgroupControllers, memoryTotal, type RunCgroup, setMemoryTotal } from "./_cgroups.ts";
 import { SandboxError, SandboxNotRunningError, SandboxUnsupportedError } from "./errors.ts";
 import type { RunningSandbox, SandboxProcess } from "./exec.ts";
 import { startProcess } from "./_exec.ts";
@@ -112,6 +112,11 @@ export interface SandboxResult {
   durationMs: number;
   /** All zero when the run was killed from outside (cancel, or the host-side time backstop). */
   resources: SandboxResources;
+  /**
+   * The kernel's OOM killer killed at least one of the run's processes: the run reached its
+   * memory limit, or all sandboxes together reached theirs ({@linkcode configureSandboxMemory}).
+   */
+  oomKilled: boolean;
 }
 
 /** The PATH of a run whose env has none. */
@@ -128,18 +133,47 @@ const STDERR_TAIL = 4096;
 /** init's first line on stdout, once processes may join the sandbox. */
 const READY = /^contree-ready$/;
 
+/** Memory of all sandboxes together, and how many run at once (each gets an equal share). */
+export interface SandboxMemoryPolicy {
+  /** Bytes of memory (RSS and page cache) of all sandboxes together. */
+  totalBytes: number;
+  /** Runs executing at once. */
+  maxConcurrent: number;
+}
+
+let concurrentRuns = 4 * navigator.hardwareConcurrency;
+
 /**
- * Limits applied when a spec leaves them out: half the host's memory and 4096 processes,
- * so a memory hog or a fork bomb cannot take the host down.
+ * Caps the memory of all sandboxes of this process together (one parent cgroup with
+ * `totalBytes`, so the host keeps the rest whatever the runs do) and sets the default limit
+ * of one run to its share, `totalBytes / maxConcurrent`. Call before the first run; until
+ * then the total is half the host's RAM and `maxConcurrent` four per CPU.
  *
  * @example
  * ```ts
- * const { memoryBytes, pids } = defaultLimits(); // e.g. 12884901888, 4096
+ * await configureSandboxMemory({ totalBytes: 8 * 1024 ** 3, maxConcurrent: 8 }); // 1 GiB a run
+ * ```
+ */
+export async function configureSandboxMemory(policy: SandboxMemoryPolicy): Promise<void> {
+  concurrentRuns = policy.maxConcurrent;
+  await setMemoryTotal(policy.totalBytes);
+}
+
+/**
+ * Limits applied when a spec leaves them out: the run's share of the sandboxes' memory (see
+ * {@linkcode configureSandboxMemory}) and 4096 processes, so a memory hog or a fork bomb
+ * cannot take the host down.
+ *
+ * @example
+ * ```ts
+ * const { memoryBytes, pids } = defaultLimits(); // e.g. 1610612736, 4096
  * ```
  */
 export function defaultLimits(): Required<SandboxLimits> {
-  return { memoryBytes: Math.floor(Deno.systemMemoryInfo().total / 2), pids: 4096 };
+  return { memoryBytes: Math.floor(memoryTotal() / concurrentRuns), pids: 4096 };
 }
+
+export { memoryTotal };
 
 let bwrapPath: Promise<string | null> | undefined;
 
@@ -369,7 +403,7 @@ export async function runSandbox(spec: SandboxSpec): Promise<SandboxResult> {
     spec.signal?.removeEventListener("abort", onAbort);
 
     const report = await readReport(reportPath);
-    const base = { pid: child.pid, durationMs };
+    const base = { pid: child.pid, durationMs, oomKilled: await cgroup.oomKills() > 0 };
     if (report) {
       const { exit_code, signal, core_dump: _, timed_out, ...resources } = report;
       return {
