@@ -9,7 +9,7 @@ import { cpus, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import type { Hono } from "hono";
 import { createApp } from "./api/mod.ts";
-import { busyboxRootfs, LayerStore } from "./images/layer_store.ts";
+import { busyboxRootfs, LayerStore, quotaFsProblem } from "./images/layer_store.ts";
 import { EventHub, OperationEngine } from "./ops/mod.ts";
 import { ImportCache } from "./registry/mod.ts";
 import { SandboxUnsupportedError } from "./sandbox/errors.ts";
@@ -44,6 +44,12 @@ export interface BackendConfig {
    * limit is its share, `memoryTotal / maxConcurrent`.
    */
   memoryTotal?: number;
+  /**
+   * Most bytes one run may write (default: no cap); a request's `max_layer_bytes` may ask for
+   * less. Enforced while the run writes where the host allows it (root, loop devices, ext4),
+   * else at commit.
+   */
+  maxLayerBytes?: number;
   /** Called with one line per notable start-up step (default: none). */
   log?: (line: string) => void;
 }
@@ -122,6 +128,13 @@ export async function openBackend(config: BackendConfig): Promise<Backend> {
     const pruned = await layers.prune(referenced);
     if (pruned.length > 0) config.log?.(`removed ${pruned.length} layer(s) no image refers to`);
     const hub = new EventHub(store.db, store.events);
+    const quotaProblem = await quotaFsProblem();
+    if (quotaProblem) {
+      config.log?.(
+        `disk caps during runs are unavailable (${quotaProblem}): max_layer_bytes is checked ` +
+          `when a run ends`,
+      );
+    }
     const running = new OperationEngine({
       store,
       hub,
@@ -129,6 +142,7 @@ export async function openBackend(config: BackendConfig): Promise<Backend> {
       maxConcurrent,
       maxQueue: config.maxQueue ?? 1024,
       imports: { cache: importCache, insecureRegistries: config.insecureRegistries ?? [] },
+      disk: { maxLayerBytes: config.maxLayerBytes ?? null, duringRun: quotaProblem === null },
     });
     engine = running;
     running.recover();

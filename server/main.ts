@@ -27,6 +27,7 @@ const USAGE = `usage:
       [--token-file FILE] [--max-concurrent N] [--max-queue N] [--max-timeout SECONDS]
       [--max-output BYTES] [--max-body BYTES] [--keepalive SECONDS]
       [--insecure-registry HOST[:PORT]]... [--memory-total BYTES|PERCENT%]
+      [--max-layer-bytes BYTES]
     The token is read from CONTREE_TOKEN or --token-file (--token TOKEN works too, but shows
     in ps); without any, one is generated and printed.
   deno run -A server/main.ts import-rootfs PATH_OR_TARBALL --tag NAME --data-dir DIR
@@ -99,6 +100,7 @@ function parseServe(args: string[]): ServeConfig {
       keepalive: { type: "string" },
       "insecure-registry": { type: "string", multiple: true },
       "memory-total": { type: "string", default: "50%" },
+      "max-layer-bytes": { type: "string" },
     },
   });
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
@@ -130,6 +132,7 @@ function parseServe(args: string[]): ServeConfig {
     keepaliveMs: keepalive === undefined ? undefined : keepalive * 1000,
     insecureRegistries: values["insecure-registry"] ?? [],
     memoryTotal,
+    maxLayerBytes: integer(values["max-layer-bytes"], "max-layer-bytes", 0),
     log: console.log,
   };
 }

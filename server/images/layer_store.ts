@@ -7,7 +7,8 @@
  * Layout under the data directory:
  * - `layers/<id>/` a layer (never modified once there) and `layers/<id>.json` its sidecar;
  *   ids are 12 characters, so overlay's one-page `lowerdir` option holds 100+ layers;
- * - `work/<id>/{u,w}` a workspace (overlay upper and work directories) of a run;
+ * - `work/<id>/{u,w}` a workspace (overlay upper and work directories) of a run, or, for a
+ *   run with a disk cap, `work/<id>/disk.img` mounted on `work/<id>/fs` holding `{u,w}`;
  * - `tmp/` layers being built or removed.
  */
 import { lchown, lutimes } from "node:fs/promises";
@@ -15,6 +16,25 @@ import { LayerError } from "./errors.ts";
 import { LayeredView, type Node } from "./layered_view.ts";
 import { type LayerMeta, metaPath, readLayerMeta } from "./_layer_meta.ts";
 import { scanLayer } from "./_scan.ts";
+import { createQuotaFs, mountPoints, unmountQuotaFs } from "./_quota_fs.ts";
+
+export { quotaFsProblem } from "./_quota_fs.ts";
+
+/** A run's workspace: overlayfs' upper and work directories. */
+export interface Workspace {
+  /** Workspace id, for {@linkcode LayerStore.commit} and {@linkcode LayerStore.discard}. */
+  id: string;
+  /** The overlay upper directory: the run's changes. */
+  upperDir: string;
+  /** overlayfs' scratch directory. */
+  workDir: string;
+}
+
+/** A workspace on a filesystem of its own, of bounded size. */
+export interface CappedWorkspace extends Workspace {
+  /** Bytes the run has written so far (data, directories and inodes). */
+  usedBytes(): number;
+}
 
 export { busyboxRootfs } from "./busybox.ts";
 
@@ -107,6 +127,10 @@ export class LayerStore {
     for (const dir of [this.#layers, this.#work, this.#tmp]) {
       await Deno.mkdir(dir, { recursive: true });
     }
+    for (const mount of mountPoints()) {
+      const workspace = mount.match(new RegExp(`^(${this.#work}/[^/]+)/fs$`));
+      if (workspace) await unmountQuotaFs(workspace[1]);
+    }
     for (const dir of [this.#work, this.#tmp]) {
       for await (const entry of Deno.readDir(dir)) await removeIfExists(`${dir}/${entry.name}`);
     }
@@ -139,7 +163,7 @@ export class LayerStore {
   }
 
   /** A fresh workspace for one run: the overlay upper and work directories. */
-  createWorkspace(): { id: string; upperDir: string; workDir: string } {
+  createWorkspace(): Workspace {
     const id = newId();
     const dir = `${this.#work}/${id}`;
     // On the path of every run: synchronous calls take microseconds each, async ones a
@@ -152,16 +176,44 @@ export class LayerStore {
   }
 
   /**
+   * A fresh workspace on a filesystem of its own that refuses writes (ENOSPC) past
+   * `capBytes` plus a slack of 40 MiB, so the data directory grows by at most that much while
+   * the run writes; `usedBytes()` tells how much the run has written. Needs root, loop devices
+   * and `mkfs.ext4` (`quotaFsProblem()` says what is missing). Costs about 30 ms more than
+   * {@linkcode createWorkspace}, and a copy of what the run wrote at commit.
+   */
+  async createCappedWorkspace(capBytes: number): Promise<CappedWorkspace> {
+    const id = newId();
+    const dir = `${this.#work}/${id}`;
+    await Deno.mkdir(dir);
+    try {
+      const fs = await createQuotaFs(dir, capBytes);
+      await Deno.mkdir(`${fs.mount}/u`, { mode: 0o755 });
+      await Deno.mkdir(`${fs.mount}/w`);
+      return { id, upperDir: `${fs.mount}/u`, workDir: `${fs.mount}/w`, usedBytes: fs.usedBytes };
+    } catch (error) {
+      await this.discard(id);
+      throw new LayerError(`cannot create a capped workspace: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  }
+
+  /**
    * Turns the workspace's upper directory into a new immutable layer (atomically: the
    * sidecar is published first, then the directory is renamed into place) and returns its
    * id, or `null` when the run changed nothing. The workspace is consumed either way.
    */
   async commit(workspaceId: string): Promise<string | null> {
     const dir = `${this.#work}/${checkId(workspaceId, "workspace")}`;
-    const upper = `${dir}/u`;
+    const capped = mountPoints().has(`${dir}/fs`);
+    const upper = capped ? `${dir}/fs/u` : `${dir}/u`;
+    let moved: string | undefined;
     try {
       for await (const _ of Deno.readDir(upper)) {
-        return await this.#publish(upper, await scanLayer(upper));
+        if (!capped) return await this.#publish(upper, await scanLayer(upper));
+        moved = await this.#moveOut(`${dir}/fs`, "u");
+        return await this.#publish(`${moved}/u`, await scanLayer(`${moved}/u`));
       }
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) {
@@ -169,14 +221,56 @@ export class LayerStore {
       }
       throw error;
     } finally {
-      await removeIfExists(dir);
+      if (moved) await removeIfExists(moved);
+      await this.discard(workspaceId);
     }
     return null;
   }
 
   /** Drops a workspace and whatever the run wrote; a no-op for one already gone. */
   async discard(workspaceId: string): Promise<void> {
-    await removeIfExists(`${this.#work}/${checkId(workspaceId, "workspace")}`);
+    const dir = `${this.#work}/${checkId(workspaceId, "workspace")}`;
+    await unmountQuotaFs(dir);
+    await removeIfExists(dir);
+  }
+
+  /**
+   * Moves `from/name` into a new temp directory of the data directory's filesystem and returns
+   * that directory. A tar pipe keeps owners, modes, xattrs (overlay's opaque marks), whiteouts
+   * and hard links, and removes each file once it is sent, so the data directory holds each
+   * byte about once (the capped filesystem gives freed blocks back: `discard`).
+   */
+  async #moveOut(from: string, name: string): Promise<string> {
+    const temp = await this.#tempDir();
+    const flags = ["--xattrs", "--xattrs-include=*", "--numeric-owner"];
+    const pack = new Deno.Command("tar", {
+      args: ["-C", from, ...flags, "--remove-files", "-cf", "-", name],
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const unpack = new Deno.Command("tar", {
+      args: ["-C", temp, ...flags, "-xpf", "-"],
+      stdin: "piped",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const [, ...ends] = await Promise.all([
+      pack.stdout.pipeTo(unpack.stdin),
+      ...[pack, unpack].map(async (child) => {
+        const [status, stderr] = await Promise.all([
+          child.status,
+          new Response(child.stderr).text(),
+        ]);
+        return { status, stderr };
+      }),
+    ]);
+    for (const { status, stderr } of ends) {
+      if (status.success) continue;
+      await removeIfExists(temp);
+      const lines = stderr.trim().split("\n").slice(-3).join("; ");
+      throw new LayerError(`moving a capped workspace out failed: ${lines}`);
+    }
+    return temp;
   }
 
   /**

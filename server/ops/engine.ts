@@ -74,6 +74,8 @@ export interface EngineOptions {
   maxQueue: number;
   /** Registry imports: the import cache and the registries reached over plain HTTP. */
   imports: { cache: ImportCache; insecureRegistries: string[] };
+  /** Disk caps of runs (see `InstanceRunDeps.disk`); default: none, enforced at commit. */
+  disk?: InstanceRunDeps["disk"];
 }
 
 /** Outcome of {@linkcode OperationEngine.cancel}. */
@@ -141,6 +143,7 @@ export class OperationEngine {
       launchers: this.#launchers,
       record,
       stopping,
+      disk: options.disk ?? { maxLayerBytes: null, duringRun: false },
     };
     this.#importDeps = {
       operations: store.operations,

@@ -7,7 +7,7 @@ import { type ImageRecord, isoTime, isoTimeNs, type OperationRepo } from "../sto
 import type { EventHub } from "./event_hub.ts";
 import { OutputCapture } from "./output_capture.ts";
 import type { ProcessTable } from "./process_table.ts";
-import { type SnapshotDeps, snapshotRun } from "./snapshot.ts";
+import { overCap, type SnapshotDeps, snapshotRun } from "./snapshot.ts";
 import type { SpawnRequest } from "./spawn_request.ts";
 import { fromStreamRepr, toStreamRepr } from "./stream_repr.ts";
 import { processEnv, redactEnv } from "./_env.ts";
@@ -21,7 +21,7 @@ export interface InstanceRunDeps {
   hub: Pick<EventHub, "append">;
   /** Workspaces on the image's layers, and what a snapshot needs. */
   layers:
-    & Pick<LayerStore, "createWorkspace" | "path" | "discard" | "remove">
+    & Pick<LayerStore, "createWorkspace" | "createCappedWorkspace" | "path" | "discard" | "remove">
     & SnapshotDeps["layers"];
   /** Sandbox launchers kept ready. */
   launchers: LauncherPool;
@@ -29,7 +29,20 @@ export interface InstanceRunDeps {
   record: (uuid: string, outcome: Outcome) => void;
   /** Whether the server is stopping (a cancel then fails the operation instead). */
   stopping: () => boolean;
+  /** Disk caps of runs. */
+  disk: {
+    /** The server's cap on what one run writes (a request's `max_layer_bytes` may be lower). */
+    maxLayerBytes: number | null;
+    /**
+     * Whether a capped run writes into a filesystem of its own (`createCappedWorkspace`) and
+     * is stopped once over its cap; else the cap is checked at commit only.
+     */
+    duringRun: boolean;
+  };
 }
+
+/** How often a capped run's writes are measured (one `statfs`). */
+const DISK_POLL_MS = 10;
 
 /** One accepted spawn, ready to run. */
 export interface InstanceJob {
@@ -101,8 +114,26 @@ export async function runInstance(
   };
   const outcome: Outcome = { ...emptyOutcome("FAILED", null), stdout, stderr };
   let workspace: { id: string; upperDir: string; workDir: string } | undefined;
+  // The request's cap, within the server's.
+  const caps = [request.resources_limits.max_layer_bytes, deps.disk.maxLayerBytes]
+    .filter((max): max is number => typeof max === "number");
+  const cap = caps.length > 0 ? Math.min(...caps) : null;
+  // Set once a capped run has written past its cap: the run is killed at once.
+  const overDisk = new AbortController();
+  let measure: (() => void) | undefined;
+  let poll: ReturnType<typeof setInterval> | undefined;
   try {
-    workspace = layerStore.createWorkspace();
+    if (cap !== null && deps.disk.duringRun) {
+      const capped = await layerStore.createCappedWorkspace(cap);
+      workspace = capped;
+      measure = () => {
+        const used = capped.usedBytes();
+        if (used > cap) overDisk.abort(used);
+      };
+      poll = setInterval(measure, DISK_POLL_MS);
+    } else {
+      workspace = layerStore.createWorkspace();
+    }
     const result = await runSandbox({
       layers: image.layers.map((id) => layerStore.path(id)),
       command,
@@ -118,7 +149,7 @@ export async function runInstance(
       network: request.networking.enabled,
       upperDir: workspace.upperDir,
       workDir: workspace.workDir,
-      signal,
+      signal: cap === null ? signal : AbortSignal.any([signal, overDisk.signal]),
       launchers: deps.launchers,
       onSpawn: ({ pid, sandbox }) => {
         deps.operations.update(uuid, { status: "EXECUTING" });
@@ -138,7 +169,12 @@ export async function runInstance(
         if (kept) hub.append(uuid, stream, 1, toStreamRepr(kept));
       },
       // Subprocesses die with the sandbox: their exit events come before what follows.
-    }).finally(() => processes.close());
+    }).finally(() => {
+      clearInterval(poll);
+      // What the run wrote since the last measurement.
+      measure?.();
+      return processes.close();
+    });
     outcome.result = result;
     if (!spawned) spawnEvent(result.pid);
     for (const [name, capture] of [["stdout", stdout], ["stderr", stderr]] as const) {
@@ -158,7 +194,11 @@ export async function runInstance(
       duration_ms: Math.round(result.durationMs),
       resources: result.resources,
     });
-    if (result.cancelled) {
+    if (overDisk.signal.aborted && !signal.aborted) {
+      const written = overDisk.signal.reason as number;
+      hub.append(uuid, "size_cap", 1, { limit_bytes: cap, file_size: written });
+      outcome.error = overCap(written, cap!, true);
+    } else if (result.cancelled) {
       outcome.status = deps.stopping() ? "FAILED" : "CANCELLED";
       outcome.error = deps.stopping() ? STOPPED : null;
     } else if (result.oomKilled && result.exitCode !== 0) {
@@ -173,6 +213,7 @@ export async function runInstance(
         image,
         request,
         workspaceId: ws.id,
+        maxLayerBytes: cap,
       }, outcome);
     }
   } catch (error) {

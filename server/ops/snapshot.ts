@@ -19,10 +19,25 @@ export interface SnapshotJob {
   uuid: string;
   /** The image the run started from. */
   image: ImageRecord;
-  /** The run's request (`preserve_env`, `env`, `resources_limits.max_layer_bytes`). */
+  /** The run's request (`preserve_env`, `env`). */
   request: SpawnRequest;
   /** The run's workspace, consumed by the commit. */
   workspaceId: string;
+  /** Largest layer the run may leave (`max_layer_bytes`, or the server's cap); null: any. */
+  maxLayerBytes: number | null;
+}
+
+/**
+ * The error of a run that wrote more than its cap `max` (`written` bytes, or at least that).
+ *
+ * @example
+ * ```ts
+ * overCap(70_000_000, 67_108_864); // "the run wrote 70000000 bytes, over max_layer_bytes ..."
+ * ```
+ */
+export function overCap(written: number, max: number, stopped = false): string {
+  return `the run wrote ${stopped ? "more than " : ""}${written} bytes, over max_layer_bytes ` +
+    `(${max} bytes)${stopped ? ": it was stopped while writing" : ""}`;
 }
 
 /**
@@ -33,7 +48,11 @@ export interface SnapshotJob {
  *
  * @example
  * ```ts
- * await snapshotRun({ layers, hub }, { uuid, image, request, workspaceId }, outcome);
+ * await snapshotRun(
+ *   { layers, hub },
+ *   { uuid, image, request, workspaceId, maxLayerBytes: 64 << 20 },
+ *   outcome,
+ * );
  * ```
  */
 export async function snapshotRun(
@@ -54,12 +73,12 @@ export async function snapshotRun(
   let layers = layer === null ? image.layers : [...image.layers, layer];
   if (layer !== null) {
     outcome.imageSize = await store.size(layer);
-    const max = request.resources_limits.max_layer_bytes;
-    if (max !== undefined && max !== null && outcome.imageSize > max) {
+    const max = job.maxLayerBytes;
+    if (max !== null && outcome.imageSize > max) {
       hub.append(uuid, "size_cap", 1, { limit_bytes: max, file_size: outcome.imageSize });
       await store.remove(layer);
       outcome.status = "FAILED";
-      outcome.error = `the run wrote ${outcome.imageSize} bytes, over max_layer_bytes (${max})`;
+      outcome.error = overCap(outcome.imageSize, max);
       return;
     }
     if (layers.length > store.maxDepth) {
