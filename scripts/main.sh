@@ -70,6 +70,10 @@ Try it:
     -d '{"shell": "echo hello from \$(hostname); uname -a", "disposable": true}' "\$GW/images/busybox:latest/run"
   curl -sN -H "Authorization: Bearer \$KEY" -H 'Accept: text/event-stream' -H 'Content-Type: application/json' \\
     -d '{"shell": "for i in 1 2 3; do echo tick \$i; sleep 1; done", "disposable": true}' "\$GW/images/busybox:latest/run"
+  # Keep a result under a tag of its own (a tag moves to the new image: never reuse busybox:latest).
+  curl -s -H "Authorization: Bearer \$KEY" -H 'Content-Type: application/json' \\
+    -d '{"shell": "echo hi > /greeting", "disposable": false, "tag": "demo/greeting:v1"}' "\$GW/images/busybox:latest/run"
+  curl -s -H "Authorization: Bearer \$KEY" "\$GW/images/demo%2Fgreeting:v1/files/greeting"
   curl -s -H "Authorization: Bearer \$KEY" -r 0-63 "\$GW/images/busybox:latest/files/etc/passwd" -D -
   curl -s -H "Authorization: Bearer \$KEY" "\$GW/images/busybox:latest/archive/etc?gzip=1" -o etc.tar.gz
 

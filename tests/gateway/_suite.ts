@@ -381,9 +381,14 @@ export function gatewaySuite(kind: GatewayKind): void {
       const argv = await (await run("busybox:latest", { command: "echo", args: ["a b", "$HOME"] }))
         .json();
       assert.equal(argv.stdout, "a b $HOME\n");
+      assert.equal(argv.image, null, "runs are disposable by default, as in the SDK");
+      const kept = await (await run("busybox:latest", { shell: "true", disposable: false })).json();
+      assert.match(kept.image.uuid, /^[0-9a-f-]{36}$/);
+      assert.equal(kept.image.tag, null);
       const tag = `gw-test/made:${kind}`;
       const made = await (await run(world.image, {
         shell: "echo made > /data/made.txt",
+        disposable: false,
         tag,
       })).json();
       assert.equal(made.exitCode, 0);
@@ -653,6 +658,39 @@ export function gatewaySuite(kind: GatewayKind): void {
       for (const [name, head] of raws) {
         const res = await rawRequest(url, head);
         assert.ok(res.status >= 400 && res.status < 500, `${name}: ${res.status}`);
+      }
+      assert.deepEqual(await upstreamState(), before);
+    });
+
+    it("answers a body over the limit with a readable 413, not a reset", async () => {
+      const before = await upstreamState();
+      const size = 16 * 1024 * 1024;
+      const body = new TextEncoder().encode(
+        JSON.stringify({ shell: "true", pad: "x".repeat(size) }),
+      );
+      const chunked = new Uint8Array([
+        ...new TextEncoder().encode(`${body.byteLength.toString(16)}\r\n`),
+        ...body,
+        ...new TextEncoder().encode("\r\n0\r\n\r\n"),
+      ]);
+      const head =
+        `POST /images/${world.image}/run HTTP/1.1\r\nAuthorization: Bearer ${RW_KEY}\r\n` +
+        "Content-Type: application/json\r\n";
+      const cases: [string, string, Uint8Array][] = [
+        ["with Content-Length", `${head}Content-Length: ${body.byteLength}`, body],
+        ["chunked", `${head}Transfer-Encoding: chunked`, chunked],
+      ];
+      for (const [name, request, payload] of cases) {
+        const res = await rawRequest(url, request, payload);
+        assert.equal(
+          res.status,
+          413,
+          `${name}: status ${res.status} (0: the connection was reset)`,
+        );
+        assert.equal(res.headers.get("content-type"), "application/problem+json", name);
+        const problem = JSON.parse(new TextDecoder().decode(res.body));
+        assert.equal(problem.status, 413, name);
+        assert.equal(problem.field, "body", name);
       }
       assert.deepEqual(await upstreamState(), before);
     });

@@ -172,6 +172,9 @@ describe("request schemas", () => {
     assert.equal(field({ shell: "a", cwd: "/a/../b" }), "cwd");
     assert.equal(field({ shell: "a", env: { "BAD-NAME": "x" } }), "env.BAD-NAME");
     assert.equal(field({ shell: "a", disposable: true, tag: "x:1" }), "tag");
+    // Runs are disposable by default (as in the SDK): a tag needs `disposable: false`.
+    assert.equal(field({ shell: "a", tag: "x:1" }), "tag");
+    assert.equal(field({ shell: "a", disposable: false, tag: "x:1" }), "ok");
     assert.equal(field({ shell: "a", surprise: 1 }), "surprise");
     assert.equal(field({ shell: "a", stdin: "x".repeat(300_000) }), "stdin");
   });

@@ -189,8 +189,8 @@ export const RunBody = v.pipe(
   v.forward(
     v.partialCheck(
       [["disposable"], ["tag"]],
-      (body) => !(body.disposable && body.tag !== undefined),
-      "a disposable run leaves no image to tag",
+      (body) => body.tag === undefined || body.disposable === false,
+      "a tag needs disposable: false (runs are disposable by default and leave no image)",
     ),
     ["tag"],
   ),

@@ -6,16 +6,16 @@
  * @module
  */
 import { type Context, Hono } from "hono";
-import type { ContreeClient } from "../../../mod.ts";
-import { Contree } from "../../../src/sdk/contree.ts";
 import {
+  Contree,
+  type ContreeClient,
+  ContreeImage,
+  type ContreeResult,
   OperationCancelledError,
   OperationFailedError,
   OperationTimedOutError,
-} from "../../../src/sdk/errors.ts";
-import { ContreeImage } from "../../../src/sdk/image.ts";
-import type { ContreeResult } from "../../../src/sdk/result.ts";
-import type { RunOptions } from "../../../src/sdk/run_options.ts";
+  type RunOptions,
+} from "../../../mod.ts";
 import { type GatewayEnv, requireWrite } from "../_auth.ts";
 import { Problem, problemBody } from "../_problem.ts";
 import { RefParams, RunBody, type RunRequest } from "../_schemas.ts";
@@ -62,9 +62,12 @@ function sdkImage(contree: Contree, ref: ImageRef): ContreeImage {
   return new ContreeImage(contree, "uuid" in ref ? { uuid: ref.uuid } : { tag: ref.tag });
 }
 
-/** The SDK options of a validated body (the field names match); runs keep their image. */
+/**
+ * The SDK options of a validated body (the field names match). Runs are disposable unless the
+ * body says `disposable: false`, as in the SDK.
+ */
 function runOptions(body: RunRequest, signal: AbortSignal): RunOptions {
-  return { ...body, disposable: body.disposable ?? false, signal };
+  return { ...body, signal };
 }
 
 function resultJson(image: ContreeImage<unknown, unknown>): RunResultJson {
