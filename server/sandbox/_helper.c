@@ -12,8 +12,9 @@
  *                                  report its exit status and rusage
  *   scan    (host side)            bytes of a layer and its overlay opaque directories
  *
- * Built with `gcc -static -O2` by helper.ts; bwrap binds it read-only under /dev, so it
- * never touches the image.
+ * Built with `gcc -static -O2` by helper.ts from this file, _seccomp.c (the sandbox's seccomp
+ * filter) and _network.c (a run's network namespace); bwrap binds it read-only under /dev, so
+ * it never touches the image.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -38,6 +39,8 @@
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "_sandbox.h"
 
 #define REPORT_FD 3
 #define EXIT_SETUP 125
@@ -123,16 +126,21 @@ static char **read_run_args(int *count) {
 /*
  * launch [--cgroup DIR]...
  * then, on stdin: --report FILE --root DIR --lower L --upper DIR --work DIR --merged DIR
- *                 --bwrap-args FILE [--null-stdin] -- BWRAP [ARGS...]
+ *                 --bwrap-args FILE [--null-stdin] [--pasta PASTA [--pasta-arg ARG]...]
+ *                 -- BWRAP [ARGS...]
  * Joins the cgroups first and only then waits for the run, so that a launcher can be started
  * ahead of time: moving a process into a cgroup v1 waits for an RCU grace period (several
  * milliseconds), which a warm launcher has already paid. Lower layer names are relative to
  * --root (overlay's option string is one page long). With --null-stdin the rest of stdin is
- * replaced by /dev/null.
+ * replaced by /dev/null. With --pasta the run gets its own network namespace wired by pasta
+ * (see _network.c), set up while bwrap sets up the sandbox: bwrap holds the command back
+ * (--block-fd) until pasta is done.
  */
 static int cmd_launch(int argc, char **argv) {
   const char *report = NULL, *root = NULL, *lower = NULL, *upper = NULL, *work = NULL;
-  const char *merged = NULL, *args_file = NULL;
+  const char *merged = NULL, *args_file = NULL, *pasta = NULL;
+  const char *pasta_args[41] = {NULL};
+  int npasta_args = 0;
   const char *cgroups[8];
   int ncgroups = 0, null_stdin = 0, i;
   for (i = 2; i < argc; i++) {
@@ -172,6 +180,8 @@ static int cmd_launch(int argc, char **argv) {
     else if (!strcmp(name, "--work")) work = value;
     else if (!strcmp(name, "--merged")) merged = value;
     else if (!strcmp(name, "--bwrap-args")) args_file = value;
+    else if (!strcmp(name, "--pasta")) pasta = value;
+    else if (!strcmp(name, "--pasta-arg") && npasta_args < 40) pasta_args[npasta_args++] = value;
     else usage("launch: unknown option");
   }
   if (!report || !root || !lower || !upper || !work || !merged || !args_file ||
@@ -184,6 +194,13 @@ static int cmd_launch(int argc, char **argv) {
     int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (devnull < 0 || dup2(devnull, STDIN_FILENO) < 0) fail("open", "/dev/null");
     close(devnull);
+  }
+  /* Before the pid namespace: pasta must not become its pid 1. */
+  pid_t network = 0;
+  if (pasta) {
+    const char *what;
+    network = network_start(pasta, pasta_args, &what);
+    if (network < 0) fail("network:", what);
   }
   /*
    * A private mount namespace: the overlay vanishes with the last process of the run. A pid
@@ -225,14 +242,22 @@ static int cmd_launch(int argc, char **argv) {
   if (unlink(args_file) != 0) fail("unlink", args_file);
 
   int nargs = argc - (i + 2);
-  char **bwrap_argv = calloc((size_t)nargs + 4, sizeof *bwrap_argv);
+  char **bwrap_argv = calloc((size_t)nargs + 6, sizeof *bwrap_argv);
   if (!bwrap_argv) fail("calloc", NULL);
-  char args_fd[16];
+  char args_fd[16], block_fd[16];
+  int block[2] = {-1, -1}, first = 1;
   snprintf(args_fd, sizeof args_fd, "%d", args);
   bwrap_argv[0] = argv[i + 1];
-  bwrap_argv[1] = "--args";
-  bwrap_argv[2] = args_fd;
-  memcpy(bwrap_argv + 3, argv + i + 2, (size_t)nargs * sizeof *bwrap_argv);
+  if (network) {
+    /* bwrap reads one byte from it before it starts init; the write end stays here. */
+    if (pipe2(block, O_CLOEXEC) != 0) fail("pipe", NULL);
+    snprintf(block_fd, sizeof block_fd, "%d", block[0]);
+    bwrap_argv[first++] = "--block-fd";
+    bwrap_argv[first++] = block_fd;
+  }
+  bwrap_argv[first++] = "--args";
+  bwrap_argv[first++] = args_fd;
+  memcpy(bwrap_argv + first, argv + i + 2, (size_t)nargs * sizeof *bwrap_argv);
   char *no_env[] = {NULL};
 
   /*
@@ -251,10 +276,21 @@ static int cmd_launch(int argc, char **argv) {
     /* The launcher holds the write end until it dies: a hang-up means it is already gone. */
     struct pollfd launcher = {alive[0], POLLIN, 0};
     if (poll(&launcher, 1, 0) != 0) exit(EXIT_SETUP);
+    if (network && fcntl(block[0], F_SETFD, 0) != 0) fail("fcntl", "block fd");
     execve(argv[i + 1], bwrap_argv, no_env);
     fail("exec", argv[i + 1]);
   }
   close(alive[0]);
+  if (network) {
+    close(block[0]);
+    if (network_wait(network) != 0) {
+      kill(child, SIGKILL);
+      fprintf(stderr, "contree-helper: network: pasta could not wire the run's namespace\n");
+      exit(EXIT_SETUP);
+    }
+    if (write(block[1], "g", 1) != 1) fail("write", "block fd");
+    close(block[1]);
+  }
   int status;
   while (waitpid(child, &status, 0) < 0) {
     if (errno != EINTR) fail("waitpid", NULL);
@@ -310,6 +346,7 @@ static void exec_command(uid_t uid, gid_t gid, const char *cwd, char **argv) {
   if (setresuid(uid, uid, uid) != 0) fail("setresuid", NULL);
   set_caps(-1);
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail("prctl", "no_new_privs");
+  if (seccomp_install() != 0) fail("seccomp", NULL);
   if (chdir(cwd) != 0) fail("chdir", cwd);
   execvp(argv[0], argv);
   int code = errno == ENOENT ? 127 : 126;

@@ -1,23 +1,32 @@
 /**
- * The sandbox helper: a small static C program (`_helper.c`) compiled at first use with
- * `gcc -static -O2` into `server/sandbox/bin/`, keyed by the hash of its source, so a
- * changed source is rebuilt and concurrent builders never see a half-written binary.
+ * The sandbox helper: a small static C program (`_helper.c` with its parts `_seccomp.c` and
+ * `_network.c`) compiled at first use with `gcc -static -O2` into `server/sandbox/bin/`,
+ * keyed by the hash of its sources, so a changed source is rebuilt and concurrent builders
+ * never see a half-written binary.
  */
 import { fileURLToPath } from "node:url";
 import { SandboxUnsupportedError } from "./errors.ts";
 
-const SOURCE = fileURLToPath(new URL("./_helper.c", import.meta.url));
+const SOURCE_NAMES = ["_helper.c", "_seccomp.c", "_network.c", "_sandbox.h"];
+const SOURCES = SOURCE_NAMES.map((name) => fileURLToPath(new URL(`./${name}`, import.meta.url)));
 const BIN_DIR = fileURLToPath(new URL("./bin", import.meta.url));
 
 let built: Promise<string> | undefined;
 
-async function sourceHash(source: Uint8Array<ArrayBuffer>): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", source));
+async function sourceHash(): Promise<string> {
+  const sources = await Promise.all(SOURCES.map((path) => Deno.readFile(path)));
+  const joined = new Uint8Array(sources.reduce((sum, source) => sum + source.length + 1, 0));
+  let at = 0;
+  for (const source of sources) {
+    joined.set(source, at);
+    at += source.length + 1; // a NUL between files: moving text across them changes the hash
+  }
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", joined));
   return Array.from(digest.subarray(0, 8), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 async function build(): Promise<string> {
-  const hash = await sourceHash(await Deno.readFile(SOURCE));
+  const hash = await sourceHash();
   const path = `${BIN_DIR}/contree-helper-${hash}`;
   try {
     await Deno.stat(path);
@@ -29,7 +38,7 @@ async function build(): Promise<string> {
   const temp = await Deno.makeTempFile({ dir: BIN_DIR, prefix: ".build-" });
   try {
     const gcc = await new Deno.Command("gcc", {
-      args: ["-static", "-O2", "-Wall", "-o", temp, SOURCE],
+      args: ["-static", "-O2", "-Wall", "-o", temp, ...SOURCES.filter((p) => p.endsWith(".c"))],
       stdout: "null",
       stderr: "piped",
     }).output().catch((error) => {

@@ -13,12 +13,14 @@ import type { RunningSandbox, SandboxProcess } from "./exec.ts";
 import { startProcess } from "./_exec.ts";
 import { helperPath } from "./helper.ts";
 import { type LauncherPool, sendRunArgs, startLauncher } from "./launcher_pool.ts";
+import { networkLaunchArgs } from "./_network.ts";
 import { nulTerminated } from "./_nul_list.ts";
 import { pump, readHeader } from "./_pipes.ts";
 import { placeFiles } from "./_place_files.ts";
 import { readReport, ZERO_RESOURCES } from "./_report.ts";
 import { skeletonDir } from "./_skeleton.ts";
 import { processProblem } from "./_validate.ts";
+import { which } from "./_which.ts";
 
 /** A file injected into the sandbox before the command starts. */
 export interface SandboxFile {
@@ -69,7 +71,10 @@ export interface SandboxSpec {
   files: SandboxFile[];
   /** Run time limit; on expiry the whole process tree is killed and `timedOut` is set. */
   timeoutMs: number;
-  /** Share the host's network (otherwise the sandbox has only its own loopback). */
+  /**
+   * Reach the outside world: an own network namespace wired by pasta, with no path to the
+   * host's loopback or the server (otherwise the sandbox has only its own loopback).
+   */
   network: boolean;
   /** Defaults: {@linkcode defaultLimits}. */
   limits?: SandboxLimits;
@@ -175,22 +180,6 @@ export function defaultLimits(): Required<SandboxLimits> {
 
 export { memoryTotal };
 
-let bwrapPath: Promise<string | null> | undefined;
-
-function findBwrap(): Promise<string | null> {
-  bwrapPath ??= (async () => {
-    for (const dir of (Deno.env.get("PATH") ?? "/usr/bin:/bin").split(":")) {
-      try {
-        if ((await Deno.stat(`${dir}/bwrap`)).isFile) return `${dir}/bwrap`;
-      } catch {
-        // Not in this directory.
-      }
-    }
-    return null;
-  })();
-  return bwrapPath;
-}
-
 function validate(spec: SandboxSpec): void {
   const fail = (what: string) => {
     throw new SandboxError(`invalid sandbox spec: ${what}`);
@@ -230,6 +219,7 @@ function bwrapArgs(spec: SandboxSpec, helper: string, merged: string): string[] 
     "--unshare-pid",
     "--unshare-uts",
     "--unshare-cgroup",
+    // A networked run is already in its own network namespace (made by the launcher).
     ...(spec.network ? [] : ["--unshare-net"]),
     "--hostname",
     spec.hostname,
@@ -286,7 +276,12 @@ function envArgs(env: Record<string, string>): Uint8Array<ArrayBuffer> {
  */
 export async function runSandbox(spec: SandboxSpec): Promise<SandboxResult> {
   validate(spec);
-  const [helper, bwrap, skeleton] = await Promise.all([helperPath(), findBwrap(), skeletonDir()]);
+  const [helper, bwrap, skeleton, network] = await Promise.all([
+    helperPath(),
+    which("bwrap"),
+    skeletonDir(),
+    spec.network ? networkLaunchArgs() : [],
+  ]);
   if (bwrap === null) throw new SandboxUnsupportedError(["bwrap"]);
   await placeFiles(spec.layers, spec.upperDir, spec.files);
   const { root, lower } = lowerDirs(skeleton, spec.layers);
@@ -312,6 +307,7 @@ export async function runSandbox(spec: SandboxSpec): Promise<SandboxResult> {
       ...["--upper", spec.upperDir, "--work", spec.workDir, "--merged", merged],
       ...["--bwrap-args", argsPath],
       ...(spec.stdin ? [] : ["--null-stdin"]),
+      ...network,
       "--",
       bwrap,
       ...bwrapArgs(spec, helper, merged),
@@ -452,7 +448,7 @@ export async function checkSandboxSupport(): Promise<
 > {
   const missing: string[] = [];
   if (Deno.uid() !== 0) missing.push("root");
-  if (await findBwrap() === null) missing.push("bwrap");
+  if (await which("bwrap") === null) missing.push("bwrap");
   const filesystems = await Deno.readTextFile("/proc/filesystems").catch(() => "");
   if (!/\toverlay$/m.test(filesystems)) missing.push("overlay");
   const controllers = await cgroupControllers();

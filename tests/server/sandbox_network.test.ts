@@ -1,0 +1,91 @@
+// A sandbox's network: without networking only its own loopback; with it, the outside world
+// through pasta (DNS to the host's resolver here) and still nothing on the host's loopback.
+// Traffic goes only to 127.0.0.1/::1, to the host's DNS resolver, and into the sandbox's own
+// namespace: nothing probes the gateway or any other address.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { type Fixture, makeFixture, run } from "./_sandbox_fixture.ts";
+
+/** Listeners on the host's 127.0.0.1 and ::1 that count their connections. */
+function hostListeners() {
+  let connections = 0;
+  const listeners = [
+    Deno.listen({ hostname: "127.0.0.1", port: 0 }),
+    Deno.listen({ hostname: "::1", port: 0 }),
+  ];
+  const serving = listeners.map(async (listener) => {
+    for await (const conn of listener) {
+      connections++;
+      await conn.write(new TextEncoder().encode("from host\n")).catch(() => {});
+      conn.close();
+    }
+  });
+  return {
+    ports: listeners.map((listener) => listener.addr.port),
+    get connections() {
+      return connections;
+    },
+    async close() {
+      for (const listener of listeners) listener.close();
+      await Promise.allSettled(serving);
+    },
+  };
+}
+
+/** The host's first resolver that is not on its loopback (DNS through pasta reaches it). */
+async function hostResolver(): Promise<string> {
+  const conf = await Deno.readTextFile("/etc/resolv.conf");
+  const servers = [...conf.matchAll(/^nameserver\s+(\S+)/gm)].map((match) => match[1]);
+  const resolver = servers.find((server) => !/^127\.|^::1$/.test(server));
+  assert.ok(resolver, `the host has no resolver off its loopback: ${servers.join(", ")}`);
+  return resolver;
+}
+
+describe("sandbox network", () => {
+  let fx: Fixture;
+  before(async () => {
+    fx = await makeFixture();
+  });
+  after(() => fx.close());
+
+  it("never reaches the host's loopback, with networking or without", async () => {
+    const host = hostListeners();
+    try {
+      const [v4, v6] = host.ports;
+      const script = `nc -w 2 127.0.0.1 ${v4} </dev/null; echo "v4=$?"; ` +
+        `nc -w 2 ::1 ${v6} </dev/null; echo "v6=$?"; ip -o link | grep -vc ': lo:'; ip route`;
+      const off = await run(fx.store, [fx.base], script, { commit: false });
+      // Only its loopback: no other interface, no route.
+      assert.equal(off.stdout, "v4=1\nv6=1\n0\n", off.stderr);
+      const on = await run(fx.store, [fx.base], script, { network: true, commit: false });
+      // Connected to the outside (an interface and a default route), yet both refused: the
+      // namespace's loopback is its own and nothing is forwarded to the host's.
+      assert.match(on.stdout, /^v4=1\nv6=1\n1\n(.|\n)*^default via /m, on.stderr);
+      assert.match(on.stderr, /Connection refused/);
+      assert.equal(host.connections, 0);
+    } finally {
+      await host.close();
+    }
+  });
+
+  it("resolves names with networking, and cannot without", async () => {
+    const resolver = await hostResolver();
+    const script = `echo 'nameserver ${resolver}' > /etc/resolv.conf; ` +
+      "nslookup deb.debian.org >/tmp/out 2>&1; echo rc=$?; grep -c '^Address' /tmp/out";
+    const on = await run(fx.store, [fx.base], script, { network: true, commit: false });
+    assert.match(on.stdout, /^rc=0\n[1-9]/, on.stderr);
+    const off = await run(fx.store, [fx.base], script, { commit: false });
+    assert.match(off.stdout, /^rc=[1-9]/);
+  });
+
+  it("lets any user serve on a low port of its own namespace", async () => {
+    const { stdout, stderr } = await run(
+      fx.store,
+      [fx.base],
+      "(nc -l -p 80 >/tmp/got &); sleep 0.3; echo hello | nc -w 1 127.0.0.1 80; " +
+        "sleep 0.2; cat /tmp/got",
+      { network: true, commit: false, uid: 1000, gid: 1000 },
+    );
+    assert.equal(stdout, "hello\n", stderr);
+  });
+});
