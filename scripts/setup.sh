@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the project needs on a fresh Debian machine; quick when all is there.
 #   Debian packages: bubblewrap (sandboxes), busybox-static (the base image),
-#   gcc + libc6-dev (the static in-sandbox helper). npm: runtimes and libraries.
+#   gcc + libc6-dev (the static in-sandbox helper), passt (networked sandboxes). npm: runtimes and libraries.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/_env.sh"
 cd "$ROOT"
@@ -15,6 +15,10 @@ command -v gcc >/dev/null || missing+=(gcc)
 command -v docker-registry >/dev/null || missing+=(docker-registry)
 command -v htpasswd >/dev/null || missing+=(apache2-utils)
 command -v openssl >/dev/null || missing+=(openssl)
+# Networked runs: pasta (Debian's passt) wires a run's network namespace; the keyring test
+# adds a key as host root with keyctl.
+command -v pasta >/dev/null || missing+=(passt)
+command -v keyctl >/dev/null || missing+=(keyutils)
 # Grep tests compare the backend with ripgrep on the same files.
 command -v rg >/dev/null || missing+=(ripgrep)
 # The gateway bench downloads with curl (and the main job's examples use it).
