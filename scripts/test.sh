@@ -102,6 +102,9 @@ if wanted gateway && has_tests "tests/gateway/*.test.ts"; then
   run_suite "gateway (workerd)" node node --import tsx --test --test-reporter=tap "${pieces[@]}" \
     tests/gateway/workerd.test.ts
 fi
+if wanted cli && has_tests "tests/cli/*.test.ts"; then
+  run_suite "cli (deno)" deno deno test -A --no-check tests/cli/
+fi
 if wanted server && has_tests "tests/server/*.test.ts"; then
   run_suite "server (deno)" deno deno test -A --no-check tests/server/
 fi

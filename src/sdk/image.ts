@@ -7,6 +7,7 @@
 import type { ByteRange } from "../wire/_range.ts";
 import type { GrepQuery, GrepResult, Image } from "../wire/types.ts";
 import type { Contree } from "./contree.ts";
+import { diffImages, type DiffOptions, type ImageDiffEntry } from "./diff.ts";
 import { ContreeImageStateError, DisposableImageRunError, RunOptionsError } from "./errors.ts";
 import type { RunFiles } from "./files.ts";
 import { ImageDirectory, ImageFile } from "./image_fs.ts";
@@ -14,6 +15,7 @@ import { ContreeProcess, type PopenOptions } from "./process.ts";
 import type { ContreeResult, RunOutput } from "./result.ts";
 import { ContreeRun, type RunBinding } from "./run.ts";
 import type { RunOptions, RunSettings } from "./run_options.ts";
+import { type ProgressCallback, withProgress } from "./progress.ts";
 import { ContreeSession, type SessionOptions } from "./session.ts";
 import { ImageState } from "./state.ts";
 
@@ -68,6 +70,8 @@ export interface OpenOptions extends ReadOptions {
    * last `{ suffix }` bytes). A range past the end rejects with `RangeNotSatisfiableError`.
    */
   range?: ByteRange;
+  /** Called as bytes arrive: bytes of the file so far (counted from the range's start) and its size. */
+  onProgress?: ProgressCallback;
 }
 
 /**
@@ -425,7 +429,32 @@ export class ContreeImage<O = string, E = string> {
   async open(path: string, options: OpenOptions = {}): Promise<ReadableStream<Uint8Array>> {
     const uuid = await this.#uuid(options.signal);
     const opts = { ...this.contree.requestOptions(options.signal), range: options.range };
-    return (await this.contree.api.downloadStream(uuid, path, opts)).body;
+    const { body, size, range } = await this.contree.api.downloadStream(uuid, path, opts);
+    if (!options.onProgress) return body;
+    return withProgress(body, range?.total ?? size, options.onProgress, range?.start ?? 0);
+  }
+
+  /**
+   * What changed from this image to `other` (see {@linkcode diffImages}):
+   * added, removed and modified paths, with content, mode and owner changes.
+   * Files of equal size are compared byte by byte.
+   *
+   * @example
+   * ```ts
+   * import type { ContreeImage } from "@contree/sdk";
+   *
+   * async function changed(base: ContreeImage) {
+   *   const next = await base.run({ shell: "chmod 600 /etc/passwd", disposable: false });
+   *   const [entry] = await base.diff(next, { path: "/etc/passwd" });
+   *   console.log(entry.mode); // { before: 0o644, after: 0o600 }
+   * }
+   * ```
+   */
+  diff(
+    other: ContreeImage<unknown, unknown>,
+    options: DiffOptions = {},
+  ): Promise<ImageDiffEntry[]> {
+    return diffImages(this, other, options);
   }
 
   /**

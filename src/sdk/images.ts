@@ -13,6 +13,8 @@ import { OperationCancelledError, OperationFailedError, OperationTimedOutError }
 import { cancelQuietly, GRACE_SECONDS } from "./_execution.ts";
 import { ContreeImage } from "./image.ts";
 import { parseOciReference } from "./oci.ts";
+import { importProgressReader, type ProgressCallback } from "./progress.ts";
+import { decodeStreamText } from "../wire/stream_repr.ts";
 
 /**
  * Options of `images.oci()` and `images.importFrom()`.
@@ -35,6 +37,8 @@ export interface ImportOptions {
   timeout?: number;
   /** Aborting cancels the import operation. */
   signal?: AbortSignal;
+  /** Called as the server reports the import (see `importProgressReader`). */
+  onProgress?: ProgressCallback;
 }
 
 /**
@@ -192,7 +196,7 @@ export class ImagesManager implements AsyncIterable<ContreeImage> {
     if (options.username !== undefined) {
       body.registry.credentials = { username: options.username, password: options.password };
     }
-    const work = this.#import(body, timeout, options.signal);
+    const work = this.#import(body, timeout, options.signal, options.onProgress);
     trackWork(this.#contree, work);
     const imageUuid = await work;
     return new ContreeImage(this.#contree, { uuid: imageUuid, tag });
@@ -202,6 +206,7 @@ export class ImagesManager implements AsyncIterable<ContreeImage> {
     body: ImageImportRequest,
     timeout: number,
     signal: AbortSignal | undefined,
+    onProgress?: ProgressCallback,
   ): Promise<string> {
     const api = this.#contree.api;
     const linked = this.#contree.requestOptions(signal).signal!;
@@ -218,10 +223,12 @@ export class ImagesManager implements AsyncIterable<ContreeImage> {
     );
     const stop = AbortSignal.any([linked, deadline.signal]);
     let completion: CompletionEvent["data"] | undefined;
+    const feed = onProgress && importProgressReader(onProgress);
     try {
       stop.throwIfAborted();
       for await (const event of api.followOperationEvents(uuid, {}, { signal: stop })) {
         if (event.type === "completion") completion = event.data;
+        else if (event.type === "stdout" && feed) feed(decodeStreamText(event.data));
       }
     } catch (error) {
       await cancelQuietly(this.#contree, uuid);

@@ -17,6 +17,7 @@
  * @module
  */
 export { Contree, type ContreeOptions, type ContreeSettings } from "./contree.ts";
+export { diffImages, type DiffOptions, type EntryType, type ImageDiffEntry } from "./diff.ts";
 export {
   ContreeImageStateError,
   ContreeProcessError,
@@ -46,6 +47,12 @@ export { ImageDirectory, ImageEntry, ImageFile } from "./image_fs.ts";
 export { ImagesManager, type ImportOptions, type ListImagesOptions } from "./images.ts";
 export { type OciReference, parseOciReference } from "./oci.ts";
 export { ContreeProcess, type PopenOptions } from "./process.ts";
+export {
+  importProgressReader,
+  type Progress,
+  type ProgressCallback,
+  withProgress,
+} from "./progress.ts";
 export type {
   CapturedOutput,
   ContreeResult,

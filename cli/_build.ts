@@ -1,0 +1,277 @@
+// `contree build`: a Dockerfile subset (FROM, ARG, ENV, WORKDIR, COPY, RUN) run as a chain
+// of sandbox runs; COPY files go up once (deduplicated) and land with the next RUN.
+import { readFile, stat } from "node:fs/promises";
+import { basename, join, normalize, resolve } from "pathe";
+import { decodeStream, type InstanceSpawnRequest, NotFoundError } from "../mod.ts";
+import type { Context } from "./_context.ts";
+import { expandMappings, uploadFiles } from "./_files.ts";
+import { deriveTag, normalizeRegistryUrl } from "./_cmd_images.ts";
+import { resolveImage, shellJoin } from "./_run.ts";
+import { UsageError } from "./_session.ts";
+import { writeErr } from "./_term.ts";
+
+/** One instruction of a Dockerfile. */
+export interface Instruction {
+  keyword: string;
+  args: string;
+  line: number;
+}
+
+/** Splits a Dockerfile into instructions (comments dropped, `\` continuations joined). */
+export function parseDockerfile(text: string): Instruction[] {
+  const out: Instruction[] = [];
+  let buffer = "";
+  let start = 0;
+  text.split(/\r?\n/).forEach((raw, index) => {
+    const line = raw.trim();
+    if (buffer === "" && (line === "" || line.startsWith("#"))) return;
+    if (buffer !== "" && line.startsWith("#")) return;
+    if (buffer === "") start = index + 1;
+    if (line.endsWith("\\")) {
+      buffer += line.slice(0, -1) + " ";
+      return;
+    }
+    buffer += line;
+    const match = /^(\S+)\s*(.*)$/s.exec(buffer.trim());
+    if (match) out.push({ keyword: match[1].toUpperCase(), args: match[2].trim(), line: start });
+    buffer = "";
+  });
+  if (buffer.trim()) {
+    throw new UsageError(`Dockerfile ends inside a continued line (line ${start})`);
+  }
+  return out;
+}
+
+/** Replaces `$NAME`, `${NAME}` and `${NAME:-default}` from `vars`. */
+export function substitute(text: string, vars: Record<string, string>): string {
+  return text.replace(
+    /\$\{(\w+)(?::-([^}]*))?\}|\$(\w+)/g,
+    (_, braced: string | undefined, fallback: string | undefined, bare: string | undefined) => {
+      const name = braced ?? bare!;
+      return vars[name] ?? fallback ?? "";
+    },
+  );
+}
+
+/** `KEY=VALUE KEY2="two words"`, or the legacy `KEY VALUE`. */
+function parsePairs(args: string, keyword: string): [string, string][] {
+  if (!/^\w+=/.test(args)) {
+    const match = /^(\w+)\s+(.*)$/s.exec(args);
+    if (!match) throw new UsageError(`${keyword} ${args}: expected KEY=VALUE`);
+    return [[match[1], match[2]]];
+  }
+  const pairs: [string, string][] = [];
+  const re = /(\w+)=("((?:[^"\\]|\\.)*)"|'([^']*)'|(\S*))/g;
+  for (const m of args.matchAll(re)) {
+    pairs.push([m[1], m[3] !== undefined ? m[3].replace(/\\(.)/g, "$1") : m[4] ?? m[5] ?? ""]);
+  }
+  return pairs;
+}
+
+/** A JSON exec form (`["a", "b"]`), or undefined for the shell form. */
+function execForm(args: string): string[] | undefined {
+  if (!args.startsWith("[")) return undefined;
+  try {
+    const words = JSON.parse(args);
+    if (Array.isArray(words) && words.every((w) => typeof w === "string")) return words;
+  } catch { /* the shell form */ }
+  return undefined;
+}
+
+/** Options of `build`. */
+export interface BuildOptions {
+  dockerfile?: string;
+  tag?: string;
+  buildArg: string[];
+}
+
+/** `contree build [CONTEXT]`. */
+export async function build(
+  ctx: Context,
+  contextDir: string,
+  options: BuildOptions,
+): Promise<number> {
+  const contree = await ctx.contree();
+  const root = resolve(contextDir);
+  const dockerfile = options.dockerfile ? resolve(options.dockerfile) : join(root, "Dockerfile");
+  let text: string;
+  try {
+    text = await readFile(dockerfile, "utf8");
+  } catch {
+    throw new UsageError(`cannot read ${dockerfile}`);
+  }
+  const instructions = parseDockerfile(text);
+  const buildArgs: Record<string, string> = {};
+  for (const item of options.buildArg) {
+    const at = item.indexOf("=");
+    if (at <= 0) throw new UsageError(`--build-arg ${item}: expected NAME=VALUE`);
+    buildArgs[item.slice(0, at)] = item.slice(at + 1);
+  }
+  const args: Record<string, string> = {};
+  const env: Record<string, string> = {};
+  let image: string | undefined;
+  let workdir = "";
+  let files: NonNullable<InstanceSpawnRequest["files"]> = {};
+  const vars = () => ({ ...args, ...env });
+  const say = (text: string) => {
+    if (!ctx.structured) writeErr(`${ctx.c.bold(text)}\n`);
+  };
+
+  const run = async (title: string, body: Omit<InstanceSpawnRequest, "image">) => {
+    if (!image) throw new UsageError(`line ${title}: no FROM before it`);
+    const request: InstanceSpawnRequest = { ...body, image, disposable: false };
+    if (workdir) request.cwd = workdir;
+    if (Object.keys(env).length > 0) request.env = { ...env };
+    if (Object.keys(files).length > 0) request.files = files;
+    const { uuid } = await contree.api.spawnInstance(request);
+    let code: number | undefined;
+    let completion:
+      | { status: string; result_image_uuid?: string | null; error?: string | null }
+      | undefined;
+    for await (const event of contree.api.followOperationEvents(uuid)) {
+      if ((event.type === "stdout" || event.type === "stderr") && !ctx.structured) {
+        writeErr(new TextDecoder().decode(decodeStream(event.data)));
+      } else if (event.type === "exit" && (event.spid ?? 1) === 1) code = event.data.code;
+      else if (event.type === "completion") completion = event.data;
+    }
+    if (completion?.status !== "SUCCESS" || !completion.result_image_uuid || (code ?? 0) !== 0) {
+      throw new BuildError(
+        `${title} failed: ${
+          code !== undefined ? `exit code ${code}` : completion?.error ?? completion?.status
+        }`,
+      );
+    }
+    image = completion.result_image_uuid;
+    files = {};
+  };
+
+  const total = instructions.length;
+  for (const [index, { keyword, args: raw, line }] of instructions.entries()) {
+    const step = `Step ${index + 1}/${total} : ${keyword} ${raw}`;
+    const where = `${basename(dockerfile)}:${line}`;
+    switch (keyword) {
+      case "ARG": {
+        for (
+          const [name, value] of raw.includes("=")
+            ? parsePairs(raw, keyword)
+            : [[raw.trim(), ""] as [string, string]]
+        ) {
+          args[name] = buildArgs[name] ?? substitute(value, vars());
+        }
+        say(step);
+        break;
+      }
+      case "FROM": {
+        say(step);
+        const ref = substitute(raw, vars()).split(/\s+/)[0];
+        try {
+          image = await resolveImage(contree, ref);
+        } catch (error) {
+          if (!(error instanceof NotFoundError) || ref.startsWith("tag:")) throw error;
+          const bar = ctx.bar(`import ${ref}`);
+          try {
+            image = (await contree.images.importFrom(normalizeRegistryUrl(ref), {
+              tag: deriveTag(ref),
+              onProgress: bar.update,
+            })).uuid;
+          } finally {
+            bar.stop();
+          }
+        }
+        workdir = "";
+        break;
+      }
+      case "ENV":
+        say(step);
+        for (const [key, value] of parsePairs(raw, keyword)) env[key] = substitute(value, vars());
+        break;
+      case "WORKDIR": {
+        say(step);
+        const dir = substitute(raw, vars());
+        const target = normalize(dir.startsWith("/") ? dir : join(workdir || "/", dir));
+        workdir = "";
+        await run(where, { command: shellJoin(["mkdir", "-p", target]), shell: true });
+        workdir = target;
+        break;
+      }
+      case "COPY":
+      case "ADD": {
+        say(step);
+        const words = (execForm(raw) ?? raw.split(/\s+/)).map((w) => substitute(w, vars()));
+        const flags = words.filter((w) => w.startsWith("--"));
+        const paths = words.filter((w) => !w.startsWith("--"));
+        if (paths.length < 2) {
+          throw new UsageError(`${where}: COPY needs a source and a destination`);
+        }
+        const dest = paths.at(-1)!;
+        const sources = paths.slice(0, -1);
+        let owner = "u0:g0";
+        let mode = "";
+        for (const flag of flags) {
+          const [name, value = ""] = flag.slice(2).split("=", 2);
+          if (name === "chown") {
+            const [u, g = u] = value.split(":");
+            if (!/^\d+$/.test(u) || !/^\d+$/.test(g)) {
+              throw new UsageError(`${where}: --chown takes numeric ids`);
+            }
+            owner = `u${u}:g${g}`;
+          } else if (name === "chmod") mode = `:m${value}`;
+          else if (name === "from") throw new UsageError(`${where}: COPY --from is not supported`);
+        }
+        const base = normalize(dest.startsWith("/") ? dest : join(workdir || "/", dest));
+        const specs: string[] = [];
+        for (const source of sources) {
+          const local = resolve(root, source);
+          if (!local.startsWith(root)) {
+            throw new UsageError(`${where}: ${source} is outside the build context`);
+          }
+          const info = await stat(local).catch(() => undefined);
+          if (!info) throw new UsageError(`${where}: ${source} not found in the build context`);
+          const target = info.isDirectory()
+            ? base
+            : dest.endsWith("/") || sources.length > 1
+            ? join(base, basename(local))
+            : base;
+          specs.push(`${local}:${target}:${owner}${mode}`);
+        }
+        const mapped = await expandMappings(specs, []);
+        const uuids = await uploadFiles(ctx, contree, mapped);
+        for (const file of mapped) {
+          files[file.dest] = {
+            uuid: uuids.get(file.host)!,
+            uid: file.uid,
+            gid: file.gid,
+            mode: file.mode,
+          };
+        }
+        break;
+      }
+      case "RUN": {
+        say(step);
+        const words = execForm(raw);
+        const command = words ? shellJoin(words) : substitute(raw, vars());
+        await run(where, { command, shell: true });
+        break;
+      }
+      default:
+        ctx.warn(`${where}: ${keyword} is not supported by contree build; skipped`);
+    }
+  }
+  if (!image) throw new UsageError("the Dockerfile has no FROM");
+  // COPY at the end: land the files with a no-op run.
+  if (Object.keys(files).length > 0) await run("final COPY", { command: "true", shell: true });
+  let tag = "";
+  if (options.tag) tag = (await contree.api.updateImageTag(image, options.tag)).tag ?? options.tag;
+  const session = await ctx.session();
+  session.record({ image, kind: "build", title: options.tag ?? basename(dockerfile) });
+  await session.save();
+  await ctx.printer.row({ image, tag, dockerfile });
+  await ctx.printer.flush();
+  if (!ctx.structured) ctx.info(`Built ${image}${tag ? ` as ${tag}` : ""}`);
+  return 0;
+}
+
+/** A build step failed. */
+export class BuildError extends Error {
+  override name = "BuildError";
+}

@@ -1,0 +1,189 @@
+// Local files sent into sandboxes: the `--file` mapping syntax, directory walks with the
+// official default excludes, and uploads deduplicated by SHA-256 with a progress bar.
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { readdir, stat } from "node:fs/promises";
+import { Readable } from "node:stream";
+import { basename, join, relative, resolve } from "pathe";
+import { type Contree, NotFoundError, withProgress } from "../mod.ts";
+import type { Context } from "./_context.ts";
+import { UsageError } from "./_session.ts";
+
+/** A local file and where it goes in the sandbox. */
+export interface MappedFile {
+  host: string;
+  dest: string;
+  uid: number;
+  gid: number;
+  mode: number;
+  size: number;
+}
+
+/** A `--file` argument before the directory walk. */
+interface Mapping {
+  host: string;
+  dest?: string;
+  uid?: number;
+  gid?: number;
+  mode?: number;
+}
+
+/** The excludes of directory attachments, as in the official CLI. */
+export const DEFAULT_EXCLUDES = [
+  ".*",
+  ".git",
+  "*.pyc",
+  "__pycache__",
+  ".mypy_cache",
+  ".pytest_cache",
+  ".venv",
+  "node_modules",
+  "dist",
+  "build",
+];
+
+/**
+ * Parses `host_path[:instance_path][:uUID][:gGID][:mMODE]`; a bare octal number after the
+ * destination is a mode too (`LOCAL:DEST:0755`).
+ */
+export function parseMapping(spec: string): Mapping {
+  const [host, ...parts] = spec.split(":");
+  if (!host) throw new UsageError(`--file ${spec}: no local path`);
+  const mapping: Mapping = { host };
+  const number = (text: string, radix: number, what: string) => {
+    if (!(radix === 8 ? /^[0-7]{1,4}$/ : /^\d+$/).test(text)) {
+      throw new UsageError(`--file ${spec}: bad ${what} '${text}'`);
+    }
+    return Number.parseInt(text, radix);
+  };
+  for (const part of parts) {
+    if (part.startsWith("/")) mapping.dest = part;
+    else if (/^[0-7]{3,4}$/.test(part)) mapping.mode = number(part, 8, "mode");
+    else if (part.startsWith("m")) mapping.mode = number(part.slice(1), 8, "mode");
+    else if (part.startsWith("u")) mapping.uid = number(part.slice(1), 10, "uid");
+    else if (part.startsWith("g")) mapping.gid = number(part.slice(1), 10, "gid");
+    else throw new UsageError(`--file ${spec}: cannot read '${part}' (paths start with /)`);
+  }
+  return mapping;
+}
+
+function glob(pattern: string): RegExp {
+  const body = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(
+    /\?/g,
+    ".",
+  );
+  return new RegExp(`^${body}$`);
+}
+
+function excluded(rel: string, patterns: RegExp[]): boolean {
+  const parts = rel.split("/");
+  return patterns.some((p) => p.test(rel) || parts.some((part) => p.test(part)));
+}
+
+/**
+ * Expands mappings to files: a directory is walked (excludes applied), uid/gid/mode default
+ * to the local file's. `cwd` is where a destination without a leading `/` would be.
+ */
+export async function expandMappings(
+  specs: string[],
+  extraExcludes: string[] = [],
+  cwd = "/",
+): Promise<MappedFile[]> {
+  const patterns = [...DEFAULT_EXCLUDES, ...extraExcludes].map(glob);
+  const files: MappedFile[] = [];
+  for (const spec of specs) {
+    const mapping = parseMapping(spec);
+    const host = resolve(mapping.host);
+    let info;
+    try {
+      info = await stat(host);
+    } catch {
+      throw new UsageError(`--file ${spec}: ${mapping.host} does not exist`);
+    }
+    const dest = mapping.dest ?? join(cwd || "/", basename(host));
+    const make = (path: string, at: string, s: Awaited<ReturnType<typeof stat>>): MappedFile => ({
+      host: path,
+      dest: at,
+      uid: mapping.uid ?? Number(s.uid),
+      gid: mapping.gid ?? Number(s.gid),
+      mode: mapping.mode ?? (Number(s.mode) & 0o7777),
+      size: Number(s.size),
+    });
+    if (info.isFile()) {
+      files.push(make(host, dest, info));
+      continue;
+    }
+    if (!info.isDirectory()) throw new UsageError(`--file ${spec}: not a file or directory`);
+    const walk = async (dir: string): Promise<void> => {
+      for (
+        const entry of (await readdir(dir, { withFileTypes: true })).sort((a, b) =>
+          a.name < b.name ? -1 : 1
+        )
+      ) {
+        const path = join(dir, entry.name);
+        const rel = relative(host, path);
+        if (excluded(rel, patterns)) continue;
+        if (entry.isDirectory()) await walk(path);
+        else if (entry.isFile()) files.push(make(path, join(dest, rel), await stat(path)));
+      }
+    };
+    await walk(host);
+  }
+  return files;
+}
+
+async function sha256File(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Uint8Array);
+  return hash.digest("hex");
+}
+
+/**
+ * Uploads the files the server does not have yet (looked up by SHA-256), streamed from
+ * disk, with one progress bar over all of them. Returns local path → file UUID.
+ */
+export async function uploadFiles(
+  ctx: Context,
+  contree: Contree,
+  files: MappedFile[],
+): Promise<Map<string, string>> {
+  const uuids = new Map<string, string>();
+  const missing: [MappedFile, string][] = [];
+  for (const file of files) {
+    if (uuids.has(file.host)) continue;
+    const sha = await sha256File(file.host);
+    try {
+      uuids.set(file.host, (await contree.api.getFile(sha)).uuid);
+    } catch (error) {
+      if (!(error instanceof NotFoundError)) throw error;
+      missing.push([file, sha]);
+    }
+  }
+  if (missing.length === 0) return uuids;
+  const total = missing.reduce((sum, [file]) => sum + file.size, 0);
+  const bar = ctx.bar(
+    missing.length === 1
+      ? `upload ${basename(missing[0][0].host)}`
+      : `upload ${missing.length} files`,
+  );
+  let done = 0;
+  try {
+    for (const [file] of missing) {
+      const body = Readable.toWeb(createReadStream(file.host)) as unknown as ReadableStream<
+        Uint8Array
+      >;
+      const counted = withProgress(
+        body,
+        total,
+        ({ bytes }) => bar.update({ bytes: bytes, total }),
+        done,
+      );
+      const uploaded = await contree.api.uploadFile(counted);
+      uuids.set(file.host, uploaded.uuid);
+      done += file.size;
+    }
+  } finally {
+    bar.stop();
+  }
+  return uuids;
+}

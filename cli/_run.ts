@@ -1,0 +1,272 @@
+// `contree run`: spawn a command in the session's image (or --use IMAGE), stream its output
+// live, forward piped stdin, and exit with the command's exit code.
+import process from "node:process";
+import {
+  type ClosableStreamRepr,
+  type Contree,
+  decodeStream,
+  encodeStream,
+  type InstanceSpawnRequest,
+} from "../mod.ts";
+import type { Context } from "./_context.ts";
+import { expandMappings, uploadFiles } from "./_files.ts";
+import { UsageError } from "./_session.ts";
+import { writeErr, writeOut } from "./_term.ts";
+
+/** Options of `run`. */
+export interface RunCommandOptions {
+  timeout?: number;
+  cwd?: string;
+  env: string[];
+  hostname: string;
+  disposable?: boolean;
+  shell?: boolean;
+  file: string[];
+  fileExcludes: string[];
+  truncate: number;
+  detach?: boolean;
+  preserveEnv?: boolean;
+  use?: string;
+}
+
+/** Joins words for `sh -c`, quoting each unless it is plainly safe. */
+export function shellJoin(words: string[]): string {
+  return words.map((w) => /^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replaceAll("'", `'"'"'`)}'`)
+    .join(" ");
+}
+
+/** Parses `KEY=VALUE` items. */
+export function parseEnv(items: string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const item of items) {
+    const at = item.indexOf("=");
+    if (at <= 0) throw new UsageError(`bad environment variable '${item}' (KEY=VALUE)`);
+    env[item.slice(0, at)] = item.slice(at + 1);
+  }
+  return env;
+}
+
+/** Resolves a reference (UUID, `tag:NAME` or a bare tag) to an image UUID. */
+export async function resolveImage(contree: Contree, ref: string): Promise<string> {
+  return await contree.api.resolveImage(ref.trim());
+}
+
+/**
+ * Reads piped stdin: what arrives within 50 ms goes with the spawn; more is forwarded to
+ * the running process afterwards. Nothing for a terminal.
+ */
+class StdinPipe {
+  readonly #chunks: Uint8Array[] = [];
+  #ended = false;
+  #waiters: (() => void)[] = [];
+
+  static open(): StdinPipe | undefined {
+    if (process.stdin.isTTY) return undefined;
+    return new StdinPipe();
+  }
+
+  private constructor() {
+    process.stdin.on("data", (chunk: Uint8Array) => {
+      this.#chunks.push(chunk);
+      this.#wake();
+    });
+    process.stdin.on("end", () => {
+      this.#ended = true;
+      this.#wake();
+    });
+    process.stdin.on("error", () => {
+      this.#ended = true;
+      this.#wake();
+    });
+  }
+
+  #wake() {
+    for (const waiter of this.#waiters.splice(0)) waiter();
+  }
+
+  #wait(ms?: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.#waiters.push(resolve);
+      if (ms !== undefined) setTimeout(resolve, ms);
+    });
+  }
+
+  /** What is there after a short wait, and whether stdin ended. */
+  async first(): Promise<ClosableStreamRepr> {
+    if (this.#chunks.length === 0 && !this.#ended) await this.#wait(50);
+    // A quick producer (echo, a file) usually finishes at once: take what is there.
+    const bytes = concat(this.#chunks.splice(0));
+    return { ...encodeStream(bytes), close: this.#ended };
+  }
+
+  /** Sends the rest to the process until stdin ends. */
+  async forward(send: (repr: ClosableStreamRepr) => Promise<void>): Promise<void> {
+    for (;;) {
+      if (this.#chunks.length === 0 && !this.#ended) await this.#wait();
+      const bytes = concat(this.#chunks.splice(0));
+      const close = this.#ended && this.#chunks.length === 0;
+      if (bytes.length > 0 || close) await send({ ...encodeStream(bytes), close });
+      if (close) return;
+    }
+  }
+
+  close(): void {
+    process.stdin.pause();
+    process.stdin.destroy();
+  }
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  chunks.reduce((at, c) => (out.set(c, at), at + c.length), 0);
+  return out;
+}
+
+/** Runs `words` per `options`; resolves to the exit code. */
+export async function runCommand(
+  ctx: Context,
+  words: string[],
+  options: RunCommandOptions,
+): Promise<number> {
+  if (words[0] === "--") words = words.slice(1);
+  if (words.length === 0) throw new UsageError("no command given (contree run -- COMMAND ...)");
+  const contree = await ctx.contree();
+  const session = await ctx.session();
+  let image: string;
+  if (options.use) {
+    image = await resolveImage(contree, options.use);
+    session.record({ image, kind: "use", title: options.use });
+    await session.save();
+  } else {
+    image = await ctx.sessionImage();
+  }
+  const mapped = await expandMappings(
+    options.file,
+    options.fileExcludes,
+    options.cwd ?? session.state.cwd,
+  );
+  const uploaded = await uploadFiles(ctx, contree, mapped);
+  const files: NonNullable<InstanceSpawnRequest["files"]> = {};
+  for (const [path, staged] of Object.entries(session.state.pending)) {
+    files[path] = { uuid: staged.uuid, uid: staged.uid, gid: staged.gid, mode: staged.mode };
+  }
+  for (const file of mapped) {
+    files[file.dest] = {
+      uuid: uploaded.get(file.host)!,
+      uid: file.uid,
+      gid: file.gid,
+      mode: file.mode,
+    };
+  }
+  const env = { ...session.state.env, ...parseEnv(options.env) };
+  const body: InstanceSpawnRequest = options.shell
+    ? { image, command: words.length === 1 ? words[0] : shellJoin(words), shell: true }
+    : { image, command: words[0], args: words.slice(1), shell: false };
+  Object.assign(body, {
+    disposable: options.disposable ?? false,
+    hostname: options.hostname,
+    truncate_output_at: options.truncate,
+  });
+  if (options.timeout !== undefined) body.timeout = options.timeout;
+  const cwd = options.cwd ?? session.state.cwd;
+  if (cwd) body.cwd = cwd;
+  if (Object.keys(env).length > 0) body.env = env;
+  if (options.preserveEnv) body.preserve_env = true;
+  if (Object.keys(files).length > 0) body.files = files;
+  const stdin = StdinPipe.open();
+  try {
+    if (stdin) body.stdin = await stdin.first();
+    const { uuid } = await contree.api.spawnInstance(body);
+    ctx.debug(`spawned operation ${uuid}`);
+    const forwarding = stdin && body.stdin && !body.stdin.close
+      ? stdin.forward((repr) => contree.api.writeSubprocessStdin(uuid, 1, repr)).catch((error) =>
+        ctx.debug(`stdin forwarding stopped: ${(error as Error).message}`)
+      )
+      : undefined;
+    if (options.detach) {
+      await forwarding;
+      await ctx.printer.row({ uuid, status: "PENDING", image, command: words.join(" ") });
+      await ctx.printer.flush();
+      if (!ctx.structured) ctx.info(`detached: contree op wait ${uuid}`);
+      return 0;
+    }
+    return await follow(ctx, contree, uuid, words, options, image);
+  } finally {
+    stdin?.close();
+  }
+}
+
+async function follow(
+  ctx: Context,
+  contree: Contree,
+  uuid: string,
+  words: string[],
+  options: RunCommandOptions,
+  image: string,
+): Promise<number> {
+  const session = await ctx.session();
+  const live = !ctx.structured;
+  const out: Uint8Array[] = [];
+  const err: Uint8Array[] = [];
+  let exit: { code: number; timed_out: boolean } | undefined;
+  let completion:
+    | { status: string; result_image_uuid?: string | null; error?: string | null }
+    | undefined;
+  let interrupted = 0;
+  const onSigint = () => {
+    interrupted++;
+    if (interrupted === 1) {
+      ctx.warn(`sending SIGINT to ${uuid} (Ctrl-C again to cancel the operation)`);
+      contree.api.killSubprocess(uuid, 1, "INT").catch(() => contree.api.cancelOperation(uuid));
+    } else contree.api.cancelOperation(uuid).catch(() => {});
+  };
+  process.on("SIGINT", onSigint);
+  try {
+    for await (const event of contree.api.followOperationEvents(uuid)) {
+      if (event.type === "stdout" || event.type === "stderr") {
+        const bytes = decodeStream(event.data);
+        if (event.spid !== undefined && event.spid !== 1) continue;
+        if (event.type === "stdout") live ? await writeOut(bytes) : out.push(bytes);
+        else live ? writeErr(new TextDecoder().decode(bytes)) : err.push(bytes);
+      } else if (event.type === "exit" && (event.spid ?? 1) === 1) {
+        exit = { code: event.data.code, timed_out: event.data.timed_out };
+      } else if (event.type === "completion") {
+        completion = event.data;
+      }
+    }
+  } finally {
+    process.off("SIGINT", onSigint);
+  }
+  const status = completion?.status ?? "UNKNOWN";
+  const result = completion?.result_image_uuid ?? null;
+  if (status === "SUCCESS" && result && !options.disposable) {
+    session.record({ image: result, kind: "run", title: words.join(" "), operation: uuid });
+    session.state.pending = {};
+    await session.save();
+  }
+  if (exit?.timed_out) ctx.warn(`operation ${uuid} timed out after ${options.timeout ?? "?"}s`);
+  else if (status !== "SUCCESS") {
+    ctx.warn(
+      `operation ${uuid} ended with status ${status}${
+        completion?.error ? `: ${completion.error}` : ""
+      }`,
+    );
+  }
+  if (ctx.structured) {
+    const text = (chunks: Uint8Array[]) => new TextDecoder().decode(concat(chunks));
+    await ctx.printer.row({
+      uuid,
+      status,
+      exit_code: exit?.code ?? null,
+      timed_out: exit?.timed_out ?? false,
+      image: result ?? "",
+      source_image: image,
+      stdout: text(out),
+      stderr: text(err),
+      error: completion?.error ?? "",
+    });
+    await ctx.printer.flush();
+  }
+  if (exit) return exit.code;
+  return status === "SUCCESS" ? 0 : 1;
+}

@@ -1,0 +1,151 @@
+// Shared set-up of the CLI tests: a real local backend, a fresh $CONTREE_HOME with a saved
+// profile, and `contree` run as a real process, either as the Deno entry (`deno run -A
+// cli/main.ts`) or as the binary `bun build --compile` makes.
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import { type Backend, startBackend } from "../server/_backend.ts";
+
+export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const DENO = join(ROOT, "node_modules/.bin/deno");
+const BUN = join(ROOT, "node_modules/.bin/bun");
+
+/** How `contree` is started. */
+export type Mode = "deno" | "binary";
+
+/** What one invocation did. */
+export interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+  stdoutBytes: Uint8Array;
+}
+
+/** Options of one invocation. */
+export interface InvokeOptions {
+  /** Bytes or text for stdin (default: none, `/dev/null`). */
+  stdin?: string | Uint8Array;
+  /** Extra environment. */
+  env?: Record<string, string>;
+  /** Working directory (default: the test's scratch directory). */
+  cwd?: string;
+}
+
+let binary: string | undefined;
+
+/** Compiles `cli/main.ts` into one binary (once per process) and returns its path. */
+export function compiledBinary(): string {
+  if (binary) return binary;
+  const dir = mkdtempSync(join(tmpdir(), "contree-cli-bin-"));
+  const out = join(dir, "contree");
+  const built = spawnSync(BUN, ["build", "--compile", "cli/main.ts", "--outfile", out], {
+    cwd: ROOT,
+    encoding: "utf8",
+  });
+  if (built.status !== 0) throw new Error(`bun build --compile failed:\n${built.stderr}`);
+  return binary = out;
+}
+
+/** The command line that starts `contree` in `mode`. */
+export function commandLine(mode: Mode): string[] {
+  return mode === "deno"
+    ? [DENO, "run", "-A", "--no-check", join(ROOT, "cli/main.ts")]
+    : [compiledBinary()];
+}
+
+/** A backend, a scratch directory and a CONTREE_HOME with the backend's profile saved. */
+export interface CliFixture {
+  backend: Backend;
+  home: string;
+  scratch: string;
+  /** Runs `contree ARGS` in `mode`. */
+  run(mode: Mode, args: string[], options?: InvokeOptions): Promise<Result>;
+  dispose(): Promise<void>;
+}
+
+/** Runs a process to its end, collecting its output. */
+export function collect(
+  argv: string[],
+  options: { env: Record<string, string | undefined>; cwd: string; stdin?: string | Uint8Array },
+): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child: ChildProcess = spawn(argv[0], argv.slice(1), {
+      cwd: options.cwd,
+      env: options.env,
+      stdio: [options.stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout!.on("data", (chunk: Buffer) => out.push(chunk));
+    child.stderr!.on("data", (chunk: Buffer) => err.push(chunk));
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      const bytes = new Uint8Array(Buffer.concat(out));
+      resolve({
+        code: code ?? (signal ? 128 : 1),
+        stdout: new TextDecoder().decode(bytes),
+        stderr: Buffer.concat(err).toString("utf8"),
+        stdoutBytes: bytes,
+      });
+    });
+    if (options.stdin !== undefined) child.stdin!.end(options.stdin);
+  });
+}
+
+/** Starts a backend (with `backendArgs`) and saves a profile for it with `contree auth`. */
+export async function startCli(backendArgs: string[] = []): Promise<CliFixture> {
+  const backend = await startBackend({ args: backendArgs });
+  const home = mkdtempSync(join(tmpdir(), "contree-cli-home-"));
+  const scratch = mkdtempSync(join(tmpdir(), "contree-cli-work-"));
+  const baseEnv = () => {
+    const env: Record<string, string | undefined> = { ...process.env, CONTREE_HOME: home };
+    for (
+      const key of [
+        "CONTREE_SESSION",
+        "CONTREE_PROFILE",
+        "CONTREE_TOKEN",
+        "CONTREE_URL",
+        "FORCE_COLOR",
+      ]
+    ) {
+      delete env[key];
+    }
+    env.NO_COLOR = "1";
+    return env;
+  };
+  const fixture: CliFixture = {
+    backend,
+    home,
+    scratch,
+    run: (mode, args, options = {}) =>
+      collect([...commandLine(mode), ...args], {
+        env: { ...baseEnv(), ...options.env },
+        cwd: options.cwd ?? scratch,
+        stdin: options.stdin,
+      }),
+    async dispose() {
+      await backend.dispose();
+      rmSync(home, { recursive: true, force: true });
+      rmSync(scratch, { recursive: true, force: true });
+    },
+  };
+  const saved = await fixture.run("deno", [
+    "auth",
+    "--token",
+    backend.token,
+    "--url",
+    backend.url,
+    "--type",
+    "jwt",
+  ]);
+  if (saved.code !== 0) throw new Error(`contree auth failed: ${saved.stderr}`);
+  return fixture;
+}
+
+/** Parses JSON lines. */
+export function jsonLines(text: string): Record<string, unknown>[] {
+  return text.split("\n").filter((line) => line.trim() !== "").map((line) => JSON.parse(line));
+}

@@ -1,0 +1,323 @@
+// Every `contree` command against the real local backend, through the Deno entry and the
+// compiled binary: exit codes, `-f json` output, files really copied, a Dockerfile built.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { type CliFixture, jsonLines, type Mode, startCli } from "./_cli.ts";
+
+for (const mode of ["binary", "deno"] as Mode[]) {
+  describe(`contree commands (${mode})`, () => {
+    let t: CliFixture;
+    const session = `s-${mode}`;
+    const contree = (args: string[], options = {}) =>
+      t.run(mode, ["-S", session, ...args], options);
+    const json = async (args: string[], options = {}) => {
+      const result = await t.run(mode, ["-f", "json", "-S", session, ...args], options);
+      assert.equal(result.code, 0, result.stderr);
+      return jsonLines(result.stdout);
+    };
+
+    before(async () => {
+      t = await startCli();
+    });
+    after(async () => {
+      await t?.dispose();
+    });
+
+    it("prints --help for every command and exits 2 on usage mistakes", async () => {
+      const commands = [
+        [],
+        ["auth"],
+        ["use"],
+        ["run"],
+        ["build"],
+        ["images"],
+        ["images", "import"],
+        ["tag"],
+        ["ps"],
+        ["show"],
+        ["kill"],
+        ["op"],
+        ["op", "wait"],
+        ["op", "cancel"],
+        ["op", "show"],
+        ["ls"],
+        ["cat"],
+        ["cp"],
+        ["file", "cp"],
+        ["cd"],
+        ["env"],
+        ["session"],
+        ["session", "log"],
+        ["session", "rollback"],
+        ["session", "branch"],
+        ["session", "checkout"],
+        ["diff"],
+      ];
+      for (const words of commands) {
+        const result = await t.run(mode, [...words, "--help"]);
+        assert.equal(result.code, 0, `${words.join(" ")}: ${result.stderr}`);
+        assert.match(result.stdout, /Usage: contree/);
+      }
+      const wrong = await t.run(mode, ["images", "--bogus"]);
+      assert.equal(wrong.code, 2);
+      assert.match(wrong.stderr, /unknown option/);
+      const missing = await t.run(mode, ["-p", "nobody", "ls"]);
+      assert.equal(missing.code, 1);
+      assert.match(missing.stderr, /Profile 'nobody' does not exist/);
+    });
+
+    it("use sets the session image and prints the export line", async () => {
+      const used = await contree(["use", "tag:busybox:latest"]);
+      assert.equal(used.code, 0, used.stderr);
+      assert.equal(used.stdout, `export CONTREE_SESSION=${session}\n`);
+      const [shown] = await json(["use"]);
+      assert.equal(shown.session_key, session);
+      assert.equal(shown.last_kind, "use");
+    });
+
+    it("run passes the command's exit code, output, -s, -e, -C and piped stdin", async () => {
+      const failed = await contree(["run", "--", "sh", "-c", "echo out; echo err >&2; exit 7"]);
+      assert.equal(failed.code, 7);
+      assert.equal(failed.stdout, "out\n");
+      assert.match(failed.stderr, /err\n/);
+      const shell = await contree([
+        "run",
+        "-s",
+        "-e",
+        "GREETING=hi there",
+        "-C",
+        "/etc",
+        "--",
+        'echo "$GREETING" $(pwd)',
+      ]);
+      assert.equal(shell.code, 0, shell.stderr);
+      assert.equal(shell.stdout, "hi there /etc\n");
+      const piped = await contree(["run", "-D", "--", "tr", "a-z", "A-Z"], {
+        stdin: "piped text\n",
+      });
+      assert.equal(piped.stdout, "PIPED TEXT\n");
+      const structured = await t.run(mode, [
+        "-f",
+        "json",
+        "-S",
+        session,
+        "run",
+        "-D",
+        "--",
+        "sh",
+        "-c",
+        "echo j; exit 4",
+      ]);
+      assert.equal(structured.code, 4);
+      const [row] = jsonLines(structured.stdout);
+      assert.equal(row.exit_code, 4);
+      assert.equal(row.stdout, "j\n");
+      assert.equal(row.status, "SUCCESS");
+    });
+
+    it("run --file sends files with a mode; --disposable keeps the session image", async () => {
+      writeFileSync(join(t.scratch, "tool.sh"), "#!/bin/sh\necho tool ran\n");
+      mkdirSync(join(t.scratch, "tree/sub"), { recursive: true });
+      writeFileSync(join(t.scratch, "tree/sub/a.txt"), "A\n");
+      writeFileSync(join(t.scratch, "tree/.hidden"), "skip\n");
+      const before = (await json(["use"]))[0].current_image;
+      const ran = await contree([
+        "run",
+        "--file",
+        "tool.sh:/opt/tool.sh:0750",
+        "--file",
+        "tree:/srv/tree",
+        "--",
+        "sh",
+        "-c",
+        "stat -c %a /opt/tool.sh; /opt/tool.sh; cat /srv/tree/sub/a.txt; ls -a /srv/tree",
+      ]);
+      assert.equal(ran.code, 0, ran.stderr);
+      assert.equal(ran.stdout, "750\ntool ran\nA\n.\n..\nsub\n");
+      const afterRun = (await json(["use"]))[0].current_image;
+      assert.notEqual(afterRun, before);
+      const disposable = await contree(["run", "--disposable", "-s", "--", "touch /gone"]);
+      assert.equal(disposable.code, 0);
+      assert.equal((await json(["use"]))[0].current_image, afterRun);
+      const gone = await contree(["run", "-D", "--", "test", "-e", "/gone"]);
+      assert.equal(gone.code, 1);
+    });
+
+    it("ls, cat and cp read the image without a sandbox", async () => {
+      await contree([
+        "run",
+        "-s",
+        "--",
+        "mkdir -p /data && printf 'line1\\nline2\\n' > /data/f.txt && head -c 300000 /dev/urandom > /data/blob",
+      ]);
+      const listing = await json(["ls", "/data"]);
+      assert.deepEqual(listing.map((item) => item.path).sort(), ["blob", "f.txt"]);
+      assert.equal(listing.find((item) => item.path === "f.txt")!.size, 12);
+      const cat = await contree(["cat", "/data/f.txt"]);
+      assert.equal(cat.stdout, "line1\nline2\n");
+      const catBlob = await contree(["cat", "/data/blob"]);
+      const copied = await contree(["cp", "/data/blob", "blob.bin"]);
+      assert.equal(copied.code, 0, copied.stderr);
+      const local = readFileSync(join(t.scratch, "blob.bin"));
+      assert.equal(local.length, 300000);
+      assert.deepEqual(new Uint8Array(local), catBlob.stdoutBytes);
+      const missing = await contree(["cat", "/data/nope"]);
+      assert.equal(missing.code, 1);
+      assert.match(missing.stderr, /error:/);
+    });
+
+    it("env, cd and file cp shape the next runs", async () => {
+      assert.equal((await contree(["env", "A=1", "B=two"])).code, 0);
+      assert.equal((await contree(["env", "-U", "A"])).code, 0);
+      assert.deepEqual(await json(["env"]), [{ key: "B", value: "two" }]);
+      assert.equal((await contree(["cd", "/data"])).code, 0);
+      assert.equal((await contree(["cd", "/no/such/dir"])).code, 1);
+      writeFileSync(join(t.scratch, "staged.txt"), "staged\n");
+      chmodSync(join(t.scratch, "staged.txt"), 0o640);
+      const staged = await json(["file", "cp", "staged.txt", "staged.txt"]);
+      assert.equal(staged[0].dest, "/data/staged.txt");
+      const ran = await contree([
+        "run",
+        "-s",
+        "--",
+        'echo "$B $(pwd)"; cat staged.txt; stat -c %a staged.txt',
+      ]);
+      assert.equal(ran.stdout, "two /data\nstaged\n640\n");
+      assert.equal((await contree(["cd", "/"])).code, 0);
+      assert.equal((await contree(["env", "-U", "B"])).code, 0);
+    });
+
+    it("tag, images (--prefix, -i, -a, --since, --until) and tag -U", async () => {
+      const image = (await json(["use"]))[0].current_image as string;
+      const tagged = await json(["tag", `cli-${mode}:v1`]);
+      assert.equal(tagged[0].uuid, image);
+      const listed = await json(["images", "--prefix", `cli-${mode}`]);
+      assert.deepEqual(listed.map((i) => i.tag), [`cli-${mode}:v1`]);
+      const byUuid = await json(["images", "-i", image]);
+      assert.equal(byUuid[0].uuid, image);
+      const all = await json(["images", "-a", "--since", "1d"]);
+      assert.ok(all.length > (await json(["images"])).length);
+      assert.deepEqual(await json(["images", "--until", "2000-01-01"]), []);
+      const csv = await t.run(mode, ["-f", "csv", "images", "--prefix", `cli-${mode}`]);
+      assert.match(csv.stdout, /^uuid,tag,created_at/);
+      assert.equal((await contree(["tag", "-U", image, `cli-${mode}:v1`])).code, 0);
+      assert.deepEqual(await json(["images", "--prefix", `cli-${mode}`]), []);
+    });
+
+    it("run -d, ps, show, op show|wait|cancel and kill", async () => {
+      const [detached] = await json(["run", "-d", "-D", "--", "sh", "-c", "echo bg; exit 3"]);
+      const uuid = detached.uuid as string;
+      const waited = await t.run(mode, ["-f", "json", "op", "wait", uuid]);
+      assert.equal(waited.code, 0, waited.stderr);
+      assert.equal(jsonLines(waited.stdout)[0].exit_code, 3);
+      const [shown] = await json(["show", uuid]);
+      assert.equal(shown.stdout, "bg\n");
+      assert.equal(shown.status, "SUCCESS");
+      const opShown = await json(["op", "show", uuid]);
+      assert.equal(opShown[0].uuid, uuid);
+      const everything = await json(["ps", "-a"]);
+      assert.ok(everything.some((op) => op.uuid === uuid));
+      const quiet = await contree(["ps", "-a", "-q"]);
+      assert.ok(quiet.stdout.split("\n").includes(uuid));
+      const [sleeper] = await json(["run", "-d", "-D", "--", "sleep", "60"]);
+      const [other] = await json(["run", "-d", "-D", "--", "sleep", "60"]);
+      const early = await contree(["op", "wait", "-t", "1", sleeper.uuid as string]);
+      assert.equal(early.code, 1);
+      assert.equal((await contree(["kill", sleeper.uuid as string])).code, 0);
+      assert.equal((await contree(["op", "cancel", other.uuid as string])).code, 0);
+      const ended = await t.run(mode, [
+        "-f",
+        "json",
+        "op",
+        "wait",
+        sleeper.uuid as string,
+        other.uuid as string,
+      ]);
+      assert.equal(ended.code, 1);
+      assert.deepEqual(jsonLines(ended.stdout).map((op) => op.status), ["CANCELLED", "CANCELLED"]);
+    });
+
+    it("session show, branch, checkout, rollback and log", async () => {
+      const name = `b-${mode}`;
+      await contree(["use", "tag:busybox:latest"]);
+      await contree(["run", "-s", "--", "echo one > /step"]);
+      const [one] = await json(["use"]);
+      assert.equal((await contree(["session", "branch", name])).code, 0);
+      assert.equal((await contree(["session", "checkout", name])).code, 0);
+      await contree(["run", "-s", "--", "echo two > /step"]);
+      assert.equal((await contree(["cat", "/step"])).stdout, "two\n");
+      assert.equal((await contree(["session", "checkout", "main"])).code, 0);
+      assert.equal((await contree(["cat", "/step"])).stdout, "one\n");
+      await contree(["run", "-s", "--", "echo three > /step"]);
+      const history = await json(["session", "show"]);
+      assert.ok(history.length >= 4);
+      const log = await contree(["session", "log"]);
+      assert.equal(log.code, 0);
+      assert.match(log.stdout, /\(HEAD -> main\)/);
+      assert.match(log.stdout, new RegExp(`\\(${name}\\)`));
+      assert.match(log.stdout, /^\| \* /m, log.stdout);
+      assert.match(log.stdout, /^\* \d+ .*echo three/m);
+      const back = await contree(["session", "rollback"]);
+      assert.equal(back.code, 0);
+      assert.equal((await json(["use"]))[0].current_image, one.current_image);
+      const forward = await contree(["session", "rollback", "+1"]);
+      assert.equal(forward.code, 0);
+      assert.equal((await contree(["cat", "/step"])).stdout, "three\n");
+      const first = history[0].id as number;
+      assert.equal((await contree(["session", "rollback", String(first)])).code, 0);
+      assert.equal((await json(["use"]))[0].current_image, history[0].image);
+      assert.equal((await contree(["session", "rollback", "--", "-1"])).code, 1);
+      const branches = await json(["session", "branch"]);
+      assert.deepEqual(branches.map((b) => b.branch).sort(), ["main", name].sort());
+    });
+
+    it("build runs a Dockerfile (FROM, ARG, ENV, WORKDIR, COPY, RUN) and tags it", async () => {
+      const dir = join(t.scratch, `ctx-${mode}`);
+      mkdirSync(join(dir, "src"), { recursive: true });
+      writeFileSync(join(dir, "src/app.sh"), "#!/bin/sh\necho app $GREETING\n");
+      chmodSync(join(dir, "src/app.sh"), 0o755);
+      writeFileSync(join(dir, "notes.txt"), "notes\n");
+      writeFileSync(
+        join(dir, "Dockerfile"),
+        [
+          "# a comment",
+          "ARG BASE=tag:busybox:latest",
+          "FROM $BASE",
+          "ARG WHO=nobody",
+          "ENV GREETING=hello \\",
+          "    OTHER=x",
+          "WORKDIR /app",
+          "COPY src/ ./bin/",
+          "COPY notes.txt /app/",
+          'RUN echo "built by $WHO" > built.txt && ./bin/app.sh > out.txt',
+          "EXPOSE 80",
+        ].join("\n"),
+      );
+      const built = await t.run(mode, [
+        "-f",
+        "json",
+        "-S",
+        session,
+        "build",
+        "--tag",
+        `built-${mode}:1`,
+        "--build-arg",
+        "WHO=cli",
+        dir,
+      ]);
+      assert.equal(built.code, 0, built.stderr);
+      const [row] = jsonLines(built.stdout);
+      assert.equal(row.tag, `built-${mode}:1`);
+      await contree(["use", `built-${mode}:1`]);
+      assert.equal((await contree(["cat", "/app/built.txt"])).stdout, "built by cli\n");
+      assert.equal((await contree(["cat", "/app/out.txt"])).stdout, "app hello\n");
+      assert.equal((await contree(["cat", "/app/notes.txt"])).stdout, "notes\n");
+      writeFileSync(join(dir, "Bad"), "FROM tag:busybox:latest\nRUN exit 5\n");
+      const bad = await contree(["build", "--dockerfile", join(dir, "Bad"), dir]);
+      assert.equal(bad.code, 1);
+      assert.match(bad.stderr, /exit code 5/);
+    });
+  });
+}
