@@ -11,6 +11,8 @@ command -v bwrap >/dev/null || missing+=(bubblewrap)
 [ -x /bin/busybox ] || missing+=(busybox-static)
 command -v gcc >/dev/null || missing+=(gcc)
 [ -e /usr/lib/x86_64-linux-gnu/libc.a ] || [ -e /usr/lib/aarch64-linux-gnu/libc.a ] || missing+=(libc6-dev)
+# Disk caps during runs: a loop-mounted ext4 per capped run.
+[ -x /usr/sbin/mkfs.ext4 ] || [ -x /sbin/mkfs.ext4 ] || missing+=(e2fsprogs)
 # Registry import tests: a real registry, htpasswd (bcrypt) and openssl (token-auth keys).
 command -v docker-registry >/dev/null || missing+=(docker-registry)
 command -v htpasswd >/dev/null || missing+=(apache2-utils)

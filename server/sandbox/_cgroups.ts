@@ -108,27 +108,38 @@ async function writeMemoryLimit(dir: string, version: 1 | 2, bytes: number): Pro
   }
 }
 
-/** Creates this process's parent cgroup in each hierarchy, the memory one capped. */
+/**
+ * Creates this process's parent cgroup in each hierarchy, the memory one capped. A controller
+ * whose parent cannot be made or capped (no write access to the server's own cgroup, as for a
+ * server without root and without delegation) is dropped from `found`: it is unavailable.
+ */
 async function createParents(found: Map<Controller, Hierarchy>): Promise<void> {
   const parents = new Map<string, Controller[]>();
   for (const [controller, { parent }] of found) {
     parents.set(parent, [...parents.get(parent) ?? [], controller]);
   }
+  const created: string[] = [];
   for (const [parent, controllers] of parents) {
-    await Deno.mkdir(parent, { recursive: true });
-    if (found.get(controllers[0])!.version === 2) {
-      await Deno.writeTextFile(
-        `${parent}/cgroup.subtree_control`,
-        controllers.map((c) => `+${c}`).join(" "),
-      );
+    try {
+      await Deno.mkdir(parent, { recursive: true });
+      created.push(parent);
+      if (found.get(controllers[0])!.version === 2) {
+        await Deno.writeTextFile(
+          `${parent}/cgroup.subtree_control`,
+          controllers.map((c) => `+${c}`).join(" "),
+        );
+      }
+      if (controllers.includes("memory")) {
+        await writeMemoryLimit(parent, found.get("memory")!.version, memoryTotalBytes);
+      }
+    } catch {
+      for (const controller of controllers) found.delete(controller);
     }
   }
-  const memory = found.get("memory");
-  if (memory) await writeMemoryLimit(memory.parent, memory.version, memoryTotalBytes);
   // Synchronous: the last thing the process does. Run cgroups are gone by then (each run
   // removes its own), so only the empty parents remain.
   globalThis.addEventListener("unload", () => {
-    for (const parent of parents.keys()) {
+    for (const parent of created) {
       try {
         Deno.removeSync(parent);
       } catch {

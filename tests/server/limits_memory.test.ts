@@ -53,7 +53,10 @@ describe("sandbox memory: one capped parent cgroup", () => {
     fx = await makeFixture();
   });
   after(async () => {
-    await configureSandboxMemory({ totalBytes: saved.total, maxConcurrent: 8 });
+    await configureSandboxMemory({
+      totalBytes: saved.total,
+      maxConcurrent: 4 * navigator.hardwareConcurrency,
+    });
     await fx.close();
   });
 
