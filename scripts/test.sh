@@ -67,6 +67,19 @@ run_suite() {
   count "$format" "${PIPESTATUS[0]}"
 }
 
+# deno doc --lint on the entry points. Deno 2.9 still reports a type of another package used in a
+# public signature as a "private type" (denoland/deno#27364); those named in EXTERNAL_TYPES (the
+# gateway returns a Hono app, so that it mounts with `app.route`) are not counted.
+EXTERNAL_TYPES="Hono"
+doc_lint() {
+  local report errors external
+  report=$(deno doc --lint "$@" 2>&1) && return 0
+  errors=$(grep -c '^error\[' <<<"$report")
+  external=$(grep -cE "^error\[private-type-ref\]: .* references private type '(${EXTERNAL_TYPES// /|})'$" <<<"$report")
+  echo "$report"
+  [ "$errors" -gt 0 ] && [ "$errors" -eq "$external" ]
+}
+
 has_tests() { compgen -G "$1" >/dev/null; }
 
 if wanted checks; then
@@ -74,7 +87,7 @@ if wanted checks; then
   check "deno lint" deno lint
   check "deno check" deno check
   # Every entry point listed in deno.json "exports".
-  check "deno doc --lint" deno doc --lint $(deno eval 'console.log(Object.values(JSON.parse(Deno.readTextFileSync("deno.json")).exports).join(" "))')
+  check "deno doc --lint" doc_lint $(deno eval 'console.log(Object.values(JSON.parse(Deno.readTextFileSync("deno.json")).exports).join(" "))')
   check "deno publish --dry-run" deno publish --dry-run --allow-dirty
 fi
 
@@ -100,7 +113,7 @@ if wanted gateway && has_tests "tests/gateway/*.test.ts"; then
   run_suite "gateway (deno)" deno deno test -A --no-check "${pieces[@]}" tests/gateway/deno.test.ts
   run_suite "gateway (bun)" bun bun test --timeout 600000 "${pieces[@]}" tests/gateway/bun.test.ts
   run_suite "gateway (workerd)" node node --import tsx --test --test-reporter=tap "${pieces[@]}" \
-    tests/gateway/workerd.test.ts
+    tests/gateway/workerd.test.ts tests/gateway/package.test.ts
 fi
 if wanted cli && has_tests "tests/cli/*.test.ts"; then
   run_suite "cli (deno)" deno deno test -A --no-check tests/cli/

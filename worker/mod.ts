@@ -18,7 +18,7 @@
  *
  * @module
  */
-export { createGateway, MAX_BODY_BYTES } from "./src/app.ts";
+export { createGateway, type GatewayConfig, MAX_BODY_BYTES } from "./src/app.ts";
 export type { GatewayBindings, GatewayEnv, GatewayVariables } from "./src/_auth.ts";
 export { type GatewayEnvVars, gatewayOptionsFromEnv } from "./src/env.ts";
 export {

@@ -449,7 +449,7 @@ export function gatewaySuite(kind: GatewayKind): void {
       assert.match(operation, /^[0-9a-f-]{36}$/);
       abort.abort();
       let status = "";
-      // workerd notices a gone client at the next write: the keepalive frame, within 10 s.
+      // workerd notices a gone client at the next write: the keepalive frame, within 1 s.
       for (let i = 0; i < 400 && status !== "CANCELLED"; i++) {
         status = (await world.direct.getOperation(operation)).status;
         if (status !== "CANCELLED") await new Promise((resolve) => setTimeout(resolve, 100));

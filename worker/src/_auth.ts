@@ -4,6 +4,8 @@
  * @module
  */
 import type { MiddlewareHandler } from "hono";
+import type { ContreeClient } from "../../mod.ts";
+import type { GatewayEnvVars } from "./env.ts";
 import type { GatewayKey, KeyScope } from "./keys.ts";
 import { Problem } from "./_problem.ts";
 
@@ -22,6 +24,10 @@ export interface GatewayVariables {
   requestId: string;
   /** The scope of the key that authenticated the request. */
   scope: KeyScope;
+  /** The wire client for the ConTree API behind the gateway. */
+  client: ContreeClient;
+  /** The API keys the request is checked against. */
+  keys: readonly GatewayKey[];
 }
 
 /**
@@ -35,7 +41,7 @@ export interface GatewayVariables {
  * const env: GatewayBindings = { delivered: Promise.resolve(true) };
  * ```
  */
-export interface GatewayBindings {
+export interface GatewayBindings extends GatewayEnvVars {
   /**
    * Settles when the response has been handed over: `true` when fully delivered, `false` when
    * the client went away first. Lets the access log time whole responses without touching
@@ -87,7 +93,8 @@ function unauthorized(detail: string, error?: string): Problem {
 }
 
 /**
- * Requires `Authorization: Bearer <key>` with one of `keys`; sets the `scope` variable. The
+ * Requires `Authorization: Bearer <key>` with one of the `keys` variable (set by the gateway
+ * from its options); sets the `scope` variable. The
  * presented key is compared with every known key in constant time, so neither timing nor the
  * position of a match tells anything about a key.
  *
@@ -97,11 +104,15 @@ function unauthorized(detail: string, error?: string): Problem {
  * import { bearerKeys, type GatewayEnv } from "./_auth.ts";
  *
  * const app = new Hono<GatewayEnv>();
- * app.use("/private/*", bearerKeys([{ key: "k_0123456789abcdef", scope: "read" }]));
+ * app.use("/private/*", async (c, next) => {
+ *   c.set("keys", [{ key: "k_0123456789abcdef", scope: "read" }]);
+ *   await next();
+ * }, bearerKeys());
  * ```
  */
-export function bearerKeys(keys: readonly GatewayKey[]): MiddlewareHandler<GatewayEnv> {
+export function bearerKeys(): MiddlewareHandler<GatewayEnv> {
   return async (c, next) => {
+    const keys = c.get("keys");
     const header = c.req.header("authorization");
     if (header === undefined) {
       throw unauthorized("an API key is required: Authorization: Bearer <key>");
@@ -135,7 +146,10 @@ export function bearerKeys(keys: readonly GatewayKey[]): MiddlewareHandler<Gatew
  * import { bearerKeys, requireWrite, type GatewayEnv } from "./_auth.ts";
  *
  * const app = new Hono<GatewayEnv>();
- * app.use("*", bearerKeys([{ key: "k_0123456789abcdef", scope: "write" }]));
+ * app.use("*", async (c, next) => {
+ *   c.set("keys", [{ key: "k_0123456789abcdef", scope: "write" }]);
+ *   await next();
+ * }, bearerKeys());
  * app.post("/things", requireWrite(), (c) => c.json({ ok: true }));
  * ```
  */

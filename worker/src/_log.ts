@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
 import type { GatewayEnv } from "./_auth.ts";
 
@@ -52,7 +52,27 @@ function errorName(error: unknown): string | undefined {
 }
 
 /**
- * The access-log middleware: calls `write` once per request. Streaming bodies are counted as
+ * The default access log: one JSON line per request on `console.log`.
+ *
+ * @example
+ * ```ts
+ * import { defaultLog } from "./_log.ts";
+ *
+ * defaultLog({ ts: new Date().toISOString(), requestId: "r1", method: "GET", route: "/healthz", status: 200, bytes: 15, durationMs: 0.4 });
+ * ```
+ */
+export function defaultLog(entry: AccessLogEntry): void {
+  console.log(JSON.stringify(entry));
+}
+
+/** workerd's stream of a declared length (a Workers API); `undefined` in other runtimes. */
+const FixedLength = (globalThis as {
+  FixedLengthStream?: new (length: number) => TransformStream<Uint8Array, Uint8Array>;
+}).FixedLengthStream;
+
+/**
+ * The access-log middleware: calls the writer that `writer` picks for the request once per
+ * request. Streaming bodies are counted as
  * they pass; the entry is written when they end, fail or are cancelled by the client.
  *
  * @example
@@ -63,14 +83,17 @@ function errorName(error: unknown): string | undefined {
  * import type { GatewayEnv } from "./_auth.ts";
  *
  * const app = new Hono<GatewayEnv>();
- * app.use(requestId(), accessLog((entry) => console.log(JSON.stringify(entry))));
+ * app.use(requestId(), accessLog(() => (entry) => console.log(JSON.stringify(entry))));
  * ```
  */
-export function accessLog(write: (entry: AccessLogEntry) => void): MiddlewareHandler<GatewayEnv> {
+export function accessLog(
+  writer: (c: Context<GatewayEnv>) => (entry: AccessLogEntry) => void,
+): MiddlewareHandler<GatewayEnv> {
   return async (c, next) => {
     const started = performance.now();
     const ts = new Date().toISOString();
     await next();
+    const write = writer(c);
     const response = c.res;
     const entry = (bytes: number | null, aborted: boolean): AccessLogEntry => {
       const line: AccessLogEntry = {
@@ -102,6 +125,23 @@ export function accessLog(write: (entry: AccessLogEntry) => void): MiddlewareHan
     const delivered = c.env?.delivered;
     if (known !== undefined && delivered) {
       delivered.then((ok) => write(ok ? entry(known, false) : entry(null, true)));
+      return;
+    }
+    if (known !== undefined && FixedLength) {
+      // Workers: workerd sends a script-made body chunked whatever its Content-Length says; a
+      // pipe into a stream of the declared length keeps the length, stays in native code (no
+      // chunk passes through JavaScript), and its end tells when the body was delivered.
+      const { readable, writable } = new FixedLength(known);
+      const piped = body.pipeTo(writable).then(
+        () => write(entry(known, false)),
+        () => write(entry(null, true)),
+      );
+      try {
+        c.executionCtx.waitUntil(piped);
+      } catch {
+        // no execution context: the promise runs on anyway
+      }
+      c.res = new Response(readable, response);
       return;
     }
     let bytes = 0;

@@ -5,7 +5,7 @@
  */
 import { Hono } from "hono";
 import { getMimeType } from "hono/utils/mime";
-import { type ContreeClient, RangeNotSatisfiableError } from "../../../mod.ts";
+import { RangeNotSatisfiableError } from "../../../mod.ts";
 import type { GatewayEnv } from "../_auth.ts";
 import { fileEtag, ifRangeHolds, noneMatch } from "../_etag.ts";
 import { ImagePathSchema, wildcardRest } from "../_paths.ts";
@@ -55,18 +55,18 @@ function basename(path: string): string {
  * ```ts
  * import { Hono } from "hono";
  * import { fileRoutes } from "./files.ts";
- * import { upstreamClient } from "../_upstream.ts";
  *
- * const app = new Hono().route("/", fileRoutes(upstreamClient({ url: "http://127.0.0.1:8080", token: "t" })));
+ * const app = new Hono().route("/", fileRoutes());
  * ```
  */
-export function fileRoutes(client: ContreeClient): Hono<GatewayEnv> {
+export function fileRoutes(): Hono<GatewayEnv> {
   return new Hono<GatewayEnv>()
     .get(
       "/images/:ref/files/*",
       valid("param", RefParams),
       valid("query", FileQuery),
       async (c) => {
+        const client = c.get("client");
         const path = parseOr400("path", ImagePathSchema, wildcardRest(c));
         if (path === "/") throw new Problem(422, "the image root is a directory, not a file");
         const { ref } = c.req.valid("param");
@@ -127,6 +127,7 @@ export function fileRoutes(client: ContreeClient): Hono<GatewayEnv> {
       valid("param", RefParams),
       valid("query", ArchiveQuery),
       async (c) => {
+        const client = c.get("client");
         const path = parseOr400("path", ImagePathSchema, wildcardRest(c));
         const { ref } = c.req.valid("param");
         const { gzip } = c.req.valid("query");

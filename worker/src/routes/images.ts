@@ -4,7 +4,7 @@
  * @module
  */
 import { Hono } from "hono";
-import type { ContreeClient, FileItem, Image } from "../../../mod.ts";
+import type { FileItem, Image } from "../../../mod.ts";
 import { type GatewayEnv, requireWrite } from "../_auth.ts";
 import { ImagePathSchema } from "../_paths.ts";
 import { encodeCursor, ListQuery, RefParams, TagBody } from "../_schemas.ts";
@@ -76,14 +76,14 @@ function entryJson(item: FileItem) {
  * ```ts
  * import { Hono } from "hono";
  * import { imageRoutes } from "./images.ts";
- * import { upstreamClient } from "../_upstream.ts";
  *
- * const app = new Hono().route("/", imageRoutes(upstreamClient({ url: "http://127.0.0.1:8080", token: "t" })));
+ * const app = new Hono().route("/", imageRoutes());
  * ```
  */
-export function imageRoutes(client: ContreeClient): Hono<GatewayEnv> {
+export function imageRoutes(): Hono<GatewayEnv> {
   return new Hono<GatewayEnv>()
     .get("/images", valid("query", ListQuery), async (c) => {
+      const client = c.get("client");
       const { tagged, prefix, limit, cursor } = c.req.valid("query");
       const offset = cursor ?? 0;
       const page = await upstream(() =>
@@ -94,11 +94,13 @@ export function imageRoutes(client: ContreeClient): Hono<GatewayEnv> {
       return c.json({ images, nextCursor });
     })
     .get("/images/:ref", valid("param", RefParams), async (c) => {
+      const client = c.get("client");
       const uuid = await resolveRef(client, c.req.valid("param").ref);
       const image = await upstream(() => client.inspectImage(uuid), "no such image");
       return c.json(imageJson(image));
     })
     .get("/images/:ref/ls/*", valid("param", RefParams), async (c) => {
+      const client = c.get("client");
       const path = parseOr400("path", ImagePathSchema, wildcardRest(c));
       const uuid = await resolveRef(client, c.req.valid("param").ref);
       const list = await upstream(
@@ -114,6 +116,7 @@ export function imageRoutes(client: ContreeClient): Hono<GatewayEnv> {
       requireJson(),
       valid("json", TagBody),
       async (c) => {
+        const client = c.get("client");
         const uuid = await resolveRef(client, c.req.valid("param").ref);
         const image = await upstream(
           () => client.updateImageTag(uuid, c.req.valid("json").tag),
@@ -123,6 +126,7 @@ export function imageRoutes(client: ContreeClient): Hono<GatewayEnv> {
       },
     )
     .delete("/images/:ref/tag", requireWrite(), valid("param", RefParams), async (c) => {
+      const client = c.get("client");
       const { ref } = c.req.valid("param");
       const uuid = await resolveRef(client, ref);
       await upstream(

@@ -8,7 +8,6 @@
 import { type Context, Hono } from "hono";
 import {
   Contree,
-  type ContreeClient,
   ContreeImage,
   type ContreeResult,
   OperationCancelledError,
@@ -54,8 +53,13 @@ export interface RunResultJson {
   image: { uuid: string; tag: string | null } | null;
 }
 
-/** Comment frames that keep proxies and clients from timing out a quiet stream, in ms. */
-const KEEPALIVE_MS = 10_000;
+/**
+ * How often a quiet event stream gets a comment frame, in ms. It keeps proxies and clients from
+ * timing out, and it is how a gone client is noticed where the runtime only learns of a closed
+ * connection when it writes (workerd, and `wrangler dev`'s proxy in front of it): a run is
+ * cancelled upstream within about this long after its client disconnects.
+ */
+const KEEPALIVE_MS = 1_000;
 const encoder = new TextEncoder();
 
 function sdkImage(contree: Contree, ref: ImageRef): ContreeImage {
@@ -137,12 +141,11 @@ function onDisconnect(c: Context<GatewayEnv>, controller: AbortController): void
  * ```ts
  * import { Hono } from "hono";
  * import { runRoutes } from "./run.ts";
- * import { upstreamClient } from "../_upstream.ts";
  *
- * const app = new Hono().route("/", runRoutes(upstreamClient({ url: "http://127.0.0.1:8080", token: "t" })));
+ * const app = new Hono().route("/", runRoutes());
  * ```
  */
-export function runRoutes(client: ContreeClient): Hono<GatewayEnv> {
+export function runRoutes(): Hono<GatewayEnv> {
   return new Hono<GatewayEnv>().post(
     "/images/:ref/run",
     requireWrite(),
@@ -150,6 +153,7 @@ export function runRoutes(client: ContreeClient): Hono<GatewayEnv> {
     requireJson(),
     valid("json", RunBody),
     async (c) => {
+      const client = c.get("client");
       // One SDK client per request: it owns an AbortController, and Workers bind those to the
       // request that made them. It is a thin layer over the shared wire client.
       const contree = new Contree(client, { operationTimeout: 3600 });
@@ -224,7 +228,7 @@ async function stream(
     await run.then(() => {}, () => {});
     throw runProblem(error);
   }
-  const keepalive = setInterval(() => send(": keepalive\n\n"), KEEPALIVE_MS);
+  const keepalive = setInterval(() => send(":\n\n"), KEEPALIVE_MS);
   const work = run.then(
     (result) => event("result", resultJson(result)),
     (error) => {
