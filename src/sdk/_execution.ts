@@ -141,6 +141,7 @@ export class Execution {
         timeout,
         truncate_output_at: options.truncateOutputAt ?? contree.truncateOutputAt,
         preserve_env: options.preserveEnv,
+        networking: options.network === undefined ? undefined : { enabled: options.network },
         files,
         stdin: stdin ? encodeStream(stdin) : this.plan.openStdin ? OPEN_STDIN : undefined,
       };

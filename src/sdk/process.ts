@@ -51,6 +51,8 @@ export interface PopenOptions {
   files?: RunFiles;
   /** Time limit in seconds; `wait()` then rejects with `OperationTimedOutError`. */
   timeout?: number;
+  /** Let the process reach the network; default `false` (see `RunSettings.network`). */
+  network?: boolean;
   /** Make `wait()` and `communicate()` throw {@linkcode ContreeProcessError} on a non-zero exit. */
   check?: boolean;
   /** Aborting cancels the remote operation; `wait()` rejects with the signal's reason. */
@@ -194,6 +196,7 @@ export class ContreeProcess {
       gid: options.gid,
       files: options.files,
       timeout: options.timeout,
+      network: options.network,
       signal: options.signal,
       stdout: this.#out.writable,
       stderr: this.#err.writable,

@@ -68,6 +68,12 @@ export interface RunSettings {
   truncateOutputAt?: number;
   /** Save this run's `env` into the result image for later runs. */
   preserveEnv?: boolean;
+  /**
+   * Let the instance reach the network (`networking.enabled` on the wire); default
+   * `false`: only its own loopback. The local backend then gives it the outside world and
+   * nothing on its host.
+   */
+  network?: boolean;
   /** Aborting cancels the remote operation; the run rejects with the signal's reason. */
   signal?: AbortSignal;
 }
@@ -160,6 +166,7 @@ const RunOptionsSchema = v.object({
   disposable: v.optional(v.boolean()),
   truncateOutputAt: v.optional(Id),
   preserveEnv: v.optional(v.boolean()),
+  network: v.optional(v.boolean()),
   signal: v.optional(v.instance(AbortSignal)),
 });
 

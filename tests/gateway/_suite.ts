@@ -137,6 +137,11 @@ export function gatewaySuite(kind: GatewayKind): void {
           headers: { "content-type": "application/json" },
           body: JSON.stringify({ shell: "touch /x" }),
         }],
+        [`/images/${world.image}/run`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ shell: "touch /x", network: true }),
+        }],
         [`/images/${world.image}/tag`, {
           method: "PUT",
           headers: { "content-type": "application/json" },
@@ -360,6 +365,19 @@ export function gatewaySuite(kind: GatewayKind): void {
       const missing = await call(`/images/${world.image}/archive/nope`);
       assert.equal(missing.status, 404);
       await missing.body?.cancel();
+    });
+
+    it("runs with networking only when the body asks for it", async () => {
+      // Interfaces besides loopback: none by default, the user-mode stack's with networking.
+      const shell = "ip -o link | grep -vc ': lo:'; true";
+      for (const [network, count] of [[undefined, "0\n"], [false, "0\n"], [true, "1\n"]]) {
+        const res = await run("busybox:latest", { shell, network });
+        assert.equal(res.status, 200);
+        assert.equal((await res.json()).stdout, count, `network: ${network}`);
+      }
+      const bad = await run("busybox:latest", { shell, network: "yes" });
+      assert.equal(bad.status, 400);
+      await bad.body?.cancel();
     });
 
     it("runs commands and answers the result as JSON", async () => {

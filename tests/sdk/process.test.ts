@@ -22,6 +22,15 @@ describe("popen", () => {
     assert.equal(proc.exitCode, 4);
   });
 
+  it("reaches the network only with network: true", async () => {
+    const shell = "ip -o link | grep -vc ': lo:'; true";
+    for (const [network, count] of [[undefined, "0\n"], [true, "1\n"]] as const) {
+      const proc = t.busybox.popen(shell, { network });
+      assert.equal(await new Response(proc.stdout).text(), count);
+      assert.equal(await proc.wait(), 0);
+    }
+  });
+
   it("delivers chunks as they come", async () => {
     const proc = t.busybox.popen("echo one; sleep 0.3; echo two");
     const reader = proc.stdout.getReader();

@@ -94,6 +94,16 @@ describe("run", () => {
     assert.equal(done.stdout, "hello /tmp sdk-test 1000:1001\n");
   });
 
+  it("reaches the network only with network: true", async () => {
+    // Interfaces besides loopback: none by default, pasta's with networking.
+    const shell = "ip -o link | grep -vc ': lo:'";
+    assert.equal((await t.busybox.run({ shell })).stdout, "0\n");
+    assert.equal((await t.busybox.run({ shell, network: true })).stdout, "1\n");
+    assert.equal((await t.busybox.run({ shell, network: false })).stdout, "0\n");
+    // @ts-expect-error: not a boolean
+    assert.throws(() => t.busybox.run({ shell, network: "yes" }), RunOptionsError);
+  });
+
   it("takes stdin as a string, bytes, a Blob or a stream", async () => {
     const cat = t.busybox.run({ command: "cat" });
     assert.equal((await cat.with({ stdin: "text ✓\n" })).stdout, "text ✓\n");

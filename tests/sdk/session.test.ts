@@ -44,6 +44,15 @@ describe("session", () => {
     assert.equal(session.history[0].image, t.busybox.uuid);
   });
 
+  it("runs with networking when a run asks for it", async () => {
+    const session = t.busybox.session();
+    const shell = "ip -o link | grep -vc ': lo:' > /interfaces; true";
+    await session.run({ shell, network: true });
+    assert.equal(await session.readText("/interfaces"), "1\n");
+    await session.run({ shell });
+    assert.equal(await session.readText("/interfaces"), "0\n");
+  });
+
   it("does not advance on a disposable run", async () => {
     const session = t.busybox.session();
     const done = await session.run({ shell: "touch /gone", disposable: true });

@@ -169,6 +169,7 @@ export const RunBody = v.pipe(
     )),
     disposable: v.optional(v.boolean()),
     tag: v.optional(TagSchema),
+    network: v.optional(v.boolean()),
   }),
   v.forward(
     v.partialCheck(

@@ -56,6 +56,10 @@ const runBody = {
       description: "Drop the filesystem changes: no result image (default false).",
     },
     tag: { type: "string", maxLength: 256, description: "Tag the result image." },
+    network: {
+      type: "boolean",
+      description: "Let the instance reach the network (default false: its own loopback only).",
+    },
   },
 };
 
