@@ -1,28 +1,47 @@
 // Run latency of the local backend: a disposable `true` from POST /v1/instances to its
-// completion event over HTTP, against a bare `bwrap ... true` on the same machine.
+// completion event over HTTP, against a bare `bwrap ... true` on the same machine; then the
+// same with networking on, against a bare bwrap in a network namespace wired by pasta.
 //   deno run -A bench/server_latency.ts [ROUNDS]
 import { startBackend } from "../tests/server/_backend.ts";
 import { bareBwrap, median, runToCompletion, time } from "./server_util.ts";
 
 const rounds = Math.max(5, Number(Deno.args[0] ?? 15));
+const plain = { command: "true", disposable: true };
+const networked = { ...plain, networking: { enabled: true } };
 
 const backend = await startBackend();
 try {
   for (let i = 0; i < 3; i++) {
     await bareBwrap();
-    await runToCompletion(backend, { command: "true", disposable: true });
+    await bareBwrap(true);
+    await runToCompletion(backend, plain);
+    await runToCompletion(backend, networked);
   }
-  const bare: number[] = [];
-  const server: number[] = [];
+  const times = {
+    bare: [] as number[],
+    server: [] as number[],
+    bareNet: [] as number[],
+    net: [] as number[],
+  };
   for (let i = 0; i < rounds; i++) {
-    bare.push(await time(bareBwrap));
-    server.push(await time(() => runToCompletion(backend, { command: "true", disposable: true })));
+    times.bare.push(await time(() => bareBwrap()));
+    times.server.push(await time(() => runToCompletion(backend, plain)));
+    times.bareNet.push(await time(() => bareBwrap(true)));
+    times.net.push(await time(() => runToCompletion(backend, networked)));
   }
-  const m = { bare: median(bare), server: median(server) };
+  const m = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
   console.log(`rounds: ${rounds}`);
-  console.log(`bare bwrap true:           median ${m.bare.toFixed(1)} ms`);
-  console.log(`server spawn->completion:  median ${m.server.toFixed(1)} ms`);
+  console.log(`bare bwrap true:                      median ${m.bare.toFixed(1)} ms`);
+  console.log(`server spawn->completion:             median ${m.server.toFixed(1)} ms`);
   console.log(`ratio: ${(m.server / m.bare).toFixed(2)} (target <= 3)`);
+  console.log(`bare bwrap true, pasta-wired netns:   median ${m.bareNet.toFixed(1)} ms`);
+  console.log(`server spawn->completion, networking: median ${m.net.toFixed(1)} ms`);
+  console.log(
+    `ratio networking: ${(m.net / m.bareNet).toFixed(2)} vs the pasta-wired bwrap, ` +
+      `${(m.net / m.bare).toFixed(2)} vs bare bwrap; networking adds ${
+        (m.net - m.server).toFixed(1)
+      } ms`,
+  );
 } finally {
   await backend.dispose();
 }

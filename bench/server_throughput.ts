@@ -9,7 +9,7 @@ const CLIENTS = 16;
 const rounds = Math.max(5, Number(Deno.args[0] ?? 5));
 const perRound = Number(Deno.args[1] ?? 160);
 
-async function round(job: () => Promise<void>): Promise<{ rate: number; errors: number }> {
+async function round(job: () => Promise<unknown>): Promise<{ rate: number; errors: number }> {
   let next = 0;
   let errors = 0;
   const start = performance.now();

@@ -1,5 +1,20 @@
 // Shared pieces of the server benches.
 import type { Backend } from "../tests/server/_backend.ts";
+import { PASTA_ARGS } from "../server/sandbox/mod.ts";
+
+/**
+ * `sh -c` script for a networked baseline, run in a new network namespace with the host
+ * process's pid and pasta's options as arguments: pasta (from the host's namespace, as root)
+ * wires it, bwrap runs `true` in it, pasta is killed.
+ */
+const WIRED = `host=$1; shift
+exec 7</proc/self/ns/net
+pidfile=$(mktemp)
+nsenter --net=/proc/$host/ns/net pasta "$@" --netns /proc/self/fd/7 --runas 0 -P "$pidfile" || exit
+bwrap --unshare-all --share-net --die-with-parent --ro-bind / / --proc /proc --dev /dev true
+status=$?
+kill -9 "$(cat "$pidfile")"; rm -f "$pidfile"
+exit $status`;
 
 /** The median of some numbers. */
 export function median(values: number[]): number {
@@ -17,9 +32,12 @@ export async function time(fn: () => Promise<unknown>): Promise<number> {
 
 /**
  * Spawns a run and follows its event stream until the `completion` event; throws unless
- * the run succeeded with exit code 0.
+ * the run succeeded with exit code 0. Returns the result image's UUID (null when disposable).
  */
-export async function runToCompletion(b: Backend, body: Record<string, unknown>): Promise<void> {
+export async function runToCompletion(
+  b: Backend,
+  body: Record<string, unknown>,
+): Promise<string | null> {
   const auth = { Authorization: `Bearer ${b.token}` };
   const spawned = await fetch(`${b.url}/v1/instances`, {
     method: "POST",
@@ -36,10 +54,24 @@ export async function runToCompletion(b: Backend, body: Record<string, unknown>)
   if (!completion) throw new Error(`no completion event for ${uuid}`);
   const { data } = JSON.parse(completion[1]);
   if (data.status !== "SUCCESS") throw new Error(`run ${uuid}: ${data.status} ${data.error}`);
+  return data.result_image_uuid ?? null;
 }
 
-/** The baseline: a bare `bwrap` sandbox (every namespace, read-only host root) running `true`. */
-export async function bareBwrap(): Promise<void> {
+/**
+ * The baseline: a bare `bwrap` sandbox (every namespace, read-only host root) running `true`.
+ * With `network`, its network namespace is one of its own wired by pasta with the server's
+ * options (pasta started and killed around it, as the server does), and bwrap keeps it.
+ */
+export async function bareBwrap(network = false): Promise<void> {
+  if (network) {
+    const { code, stderr } = await new Deno.Command("unshare", {
+      args: ["--net", "--", "sh", "-c", WIRED, "wired", String(Deno.pid), ...PASTA_ARGS],
+    }).output();
+    if (code !== 0) {
+      throw new Error(`bwrap in pasta's namespace: ${new TextDecoder().decode(stderr)}`);
+    }
+    return;
+  }
   const { code } = await new Deno.Command("bwrap", {
     args: [
       "--unshare-all",

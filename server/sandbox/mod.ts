@@ -16,5 +16,6 @@ export * from "./errors.ts";
 export * from "./exec.ts";
 export * from "./helper.ts";
 export { type Launcher, LauncherPool } from "./launcher_pool.ts";
+export { PASTA_ARGS } from "./_network.ts";
 export * from "./run.ts";
 export * from "./signals.ts";
