@@ -1,9 +1,14 @@
 // Reading the events endpoint: one connection, and the resuming follower.
 import { ContreeApiError, ContreeError, ContreeNetworkError, SSEStreamError } from "./errors.ts";
-import { type CompletionEvent, type OperationEvent, parseOperationEvent } from "./events.ts";
-import type { SSEMessage } from "./sse.ts";
+import {
+  type CompletionEvent,
+  isCompletion,
+  type OperationEvent,
+  parseOperationEvent,
+  type StreamEvent,
+} from "./events.ts";
 import { FrameDecoder } from "./_sse_decoder.ts";
-import { type RetryPolicy, sleep } from "./_retry.ts";
+import { isConnectionRefused, REFUSED_BUDGET, type RetryPolicy, sleep } from "./_retry.ts";
 import type { OperationResponse, TerminalStatus } from "./types.ts";
 
 /** Statuses meaning "this operation or route has no event stream": poll instead. */
@@ -14,30 +19,38 @@ const NO_PROGRESS_FLOOR = 500;
 
 /**
  * Yields the events of one event-stream body, one batch per network chunk (so that
- * the consumer pays one async hop per event, not one per layer). `sse_error` frames
+ * the consumer pays one async hop per chunk, not one per event). `sse_error` frames
  * raise an SSEStreamError after the events before them; transport failures become
- * ContreeNetworkErrors, aborts the signal's reason.
+ * ContreeNetworkErrors, aborts the signal's reason. Errors carry the id of the last
+ * event read (or `lastEventId`, the cursor the connection resumed from).
  */
 export async function* readEventBatches(
   body: ReadableStream<Uint8Array>,
   signal: AbortSignal | undefined,
+  lastEventId?: number,
 ): AsyncGenerator<OperationEvent[]> {
-  const decoder = new FrameDecoder();
-  const reader = body.getReader();
+  let last = lastEventId;
   let batch: OperationEvent[] = [];
-  const emit = (message: SSEMessage) => {
-    if (message.event === "sse_error") {
-      throw new SSEStreamError(`event stream failed: ${message.data}`);
+  const decoder = new FrameDecoder((event, data, id) => {
+    if (event === "sse_error") {
+      throw new SSEStreamError(`event stream failed: ${data}`, { lastEventId: last });
     }
-    batch.push(parseOperationEvent(message));
-  };
+    const parsed = parseOperationEvent(
+      id === undefined
+        ? { event: event || "message", data }
+        : { event: event || "message", data, id },
+    );
+    if (parsed.id !== undefined) last = parsed.id;
+    batch.push(parsed);
+  });
+  const reader = body.getReader();
   try {
     while (true) {
       const { done, value } = await reader.read();
       if (done) return;
       let failure: unknown;
       try {
-        decoder.push(value, emit);
+        decoder.push(value);
       } catch (error) {
         failure = error;
       }
@@ -50,6 +63,9 @@ export async function* readEventBatches(
     }
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
+    if (error instanceof SSEStreamError && error.lastEventId === undefined && last !== undefined) {
+      throw new SSEStreamError(error.message, { lastEventId: last });
+    }
     if (error instanceof ContreeError) throw error;
     const detail = error instanceof Error ? error.message : String(error);
     throw new ContreeNetworkError(`event stream broke: ${detail}`, { cause: error });
@@ -65,22 +81,19 @@ export interface EventSource {
   /** Reads the operation. */
   operation(): Promise<OperationResponse>;
   signal: AbortSignal | undefined;
+  /** The operation, as errors name it. */
+  uuid: string;
 }
 
-function synthesizeCompletion(op: OperationResponse, lastId: number | undefined): CompletionEvent {
-  return {
-    id: (lastId ?? -1) + 1,
-    ts: new Date().toISOString(),
-    spid: 0,
-    type: "completion",
-    data: {
-      status: op.status as TerminalStatus,
-      result_image_uuid: op.result_image_uuid ?? op.result?.image ?? null,
-      error: op.error ?? null,
-      duration_ms: Math.round((op.duration ?? 0) * 1000),
-      image_size_bytes: op.image_size,
-    },
+function synthesizeCompletion(op: OperationResponse, id: number): CompletionEvent {
+  const data: CompletionEvent["data"] = {
+    status: op.status as TerminalStatus,
+    result_image_uuid: op.result_image_uuid ?? op.result?.image ?? null,
+    error: op.error ?? null,
+    image_size_bytes: op.image_size,
   };
+  if (op.duration !== undefined) data.duration_ms = Math.round(op.duration * 1000);
+  return { id, ts: new Date().toISOString(), spid: 0, type: "completion", data };
 }
 
 function isReconnectable(error: unknown): boolean {
@@ -92,14 +105,16 @@ function isReconnectable(error: unknown): boolean {
 }
 
 /**
- * Follows an operation's events until `completion`, resuming with
- * `Last-Event-Id` after EOF, `sse_error`, network errors or a truncated body,
- * and never yielding an id twice. When the stream ends early the operation is
- * probed: if it is terminal, the retained log is replayed once without
- * `follow` (a `completion` is synthesised from the operation if the log has
- * none). When the endpoint answers 400/404/405/406 the operation is polled
- * until terminal instead. Consecutive failures without progress are bounded
- * by `policy.maxAttempts`.
+ * Follows an operation's events until `completion` (any event of that type, whatever its
+ * payload), resuming with `Last-Event-Id` after EOF, `sse_error`, network errors or a
+ * truncated body, and never yielding an id twice. Once the operation is terminal the
+ * reconnects replay the retained log without `follow`, resuming the same way. A connection
+ * that delivered new events does not count against `policy.maxAttempts`; consecutive ones
+ * that did not are bounded by it (and by `policy.deadline`, and refused connections by
+ * REFUSED_BUDGET), after which an SSEStreamError carrying the last id and the cause is
+ * thrown: the follower never makes up a completion over output it could not read. Only
+ * when the endpoint has no stream at all (400/404/405/406 on the first connection) is the
+ * operation polled, and its completion synthesised after the output the operation holds.
  */
 export async function* followEvents(
   source: EventSource,
@@ -107,40 +122,43 @@ export async function* followEvents(
   lastEventId: number | undefined,
 ): AsyncGenerator<OperationEvent> {
   let lastId = lastEventId;
-  let progress = false;
-  let completed = false;
-  // The new events of one connection, batch by batch, up to `completion`.
-  async function* connection(follow: boolean): AsyncGenerator<OperationEvent[]> {
-    const body = await source.connect(follow, lastId);
-    for await (const batch of readEventBatches(body, source.signal)) {
-      const fresh: OperationEvent[] = [];
-      for (const event of batch) {
-        if (event.id !== undefined && lastId !== undefined && event.id <= lastId) continue;
-        if (event.id !== undefined) lastId = event.id;
-        fresh.push(event);
-        if (event.type === "completion") {
-          completed = true;
-          break;
-        }
-      }
-      if (fresh.length > 0) {
-        progress = true;
-        yield fresh;
-      }
-      if (completed) return;
-    }
-  }
+  let terminal = false;
+  let streamed = false;
   const ladder = (rung: number) => policy.delays[Math.min(rung, policy.delays.length - 1)];
+  const floor = Math.min(NO_PROGRESS_FLOOR, Math.max(...policy.delays));
   let failures = 0;
   let rung = 0;
+  let stalledSince = Date.now();
   while (true) {
-    progress = false;
+    let progress = false;
     let failure: unknown;
     try {
-      for await (const events of connection(true)) yield* events;
-      if (completed) return;
+      const body = await source.connect(!terminal, lastId);
+      streamed = true;
+      for await (const batch of readEventBatches(body, source.signal, lastId)) {
+        const fresh: OperationEvent[] = [];
+        let completed = false;
+        for (const event of batch) {
+          if (event.id !== undefined) {
+            if (lastId !== undefined && event.id <= lastId) continue;
+            lastId = event.id;
+          }
+          fresh.push(event);
+          if (isCompletion(event)) {
+            completed = true;
+            break;
+          }
+        }
+        if (fresh.length > 0) {
+          progress = true;
+          yield* fresh;
+        }
+        if (completed) return;
+      }
+      failure = new ContreeNetworkError("the event stream ended before its completion event");
     } catch (error) {
-      if (error instanceof ContreeApiError && EVENTS_UNAVAILABLE.has(error.status)) {
+      if (source.signal?.aborted) throw source.signal.reason;
+      if (!streamed && error instanceof ContreeApiError && EVENTS_UNAVAILABLE.has(error.status)) {
         yield* poll(source, ladder, lastId);
         return;
       }
@@ -150,30 +168,43 @@ export async function* followEvents(
     if (progress) {
       failures = 0;
       rung = 0;
-    } else if (failure !== undefined && ++failures >= policy.maxAttempts) {
-      throw failure;
+      stalledSince = Date.now();
+    } else {
+      failures++;
+      const stalled = Date.now() - stalledSince;
+      if (
+        failures >= policy.maxAttempts || stalled > policy.deadline ||
+        (isConnectionRefused(failure) && stalled > REFUSED_BUDGET)
+      ) {
+        const detail = failure instanceof Error ? failure.message : String(failure);
+        throw new SSEStreamError(
+          `gave up following the events of operation ${source.uuid} after ${failures} ` +
+            `attempt(s) without progress (last event id ${lastId ?? "none"}): ${detail}`,
+          { cause: failure, lastEventId: lastId },
+        );
+      }
     }
     if (failure instanceof ContreeApiError) {
       const wait = failure.retryAfter !== undefined ? failure.retryAfter * 1000 : ladder(rung++);
       await sleep(wait, source.signal);
       continue;
     }
-    const op = await source.operation();
-    if (TERMINAL.has(op.status)) {
+    if (!terminal) {
       try {
-        for await (const events of connection(false)) yield* events;
-        if (completed) return;
+        terminal = TERMINAL.has((await source.operation()).status);
       } catch (error) {
+        // The next connection tells whether the server is there; it counts as an attempt.
         if (!isReconnectable(error)) throw error;
       }
-      yield synthesizeCompletion(op, lastId);
-      return;
     }
-    await sleep(progress ? 0 : Math.max(NO_PROGRESS_FLOOR, ladder(rung++)), source.signal);
+    await sleep(progress ? 0 : Math.max(floor, ladder(rung++)), source.signal);
   }
 }
 
-/** Polls the operation until it is terminal, then yields a synthesised `completion`. */
+/**
+ * Polls the operation until it is terminal, then yields the output it holds (its stdout and
+ * stderr, as stream events of the main process) and a synthesised `completion`.
+ */
 async function* poll(
   source: EventSource,
   ladder: (rung: number) => number,
@@ -182,7 +213,19 @@ async function* poll(
   for (let rung = 0;; rung++) {
     const op = await source.operation();
     if (TERMINAL.has(op.status)) {
-      yield synthesizeCompletion(op, lastId);
+      let id = lastId ?? -1;
+      const ts = new Date().toISOString();
+      const result = op.metadata && "result" in op.metadata ? op.metadata.result : undefined;
+      // A caller resuming after an id has read this output already.
+      if (lastId === undefined) {
+        for (const type of ["stdout", "stderr"] as const) {
+          const data = result?.[type];
+          if (data && data.value !== "") {
+            yield { id: ++id, ts, spid: 1, type, data } satisfies StreamEvent;
+          }
+        }
+      }
+      yield synthesizeCompletion(op, id + 1);
       return;
     }
     await sleep(ladder(rung), source.signal);

@@ -7,9 +7,11 @@ import {
   ContreeTimeoutError,
 } from "./errors.ts";
 import {
+  isConnectionRefused,
   isIdempotent,
   isRetryableStatus,
   parseRetryAfter,
+  REFUSED_BUDGET,
   retryDelay,
   type RetryPolicy,
   sleep,
@@ -38,6 +40,12 @@ export interface RequestSpec {
   manualRedirect?: boolean;
   /** Use the retry policy (default true). */
   retry?: boolean;
+  /**
+   * For streamed answers: fail the body with a ContreeTimeoutError when no byte arrives for
+   * the timeout while it is read (default true). Event streams, which idle between
+   * keepalives, turn it off.
+   */
+  idle?: boolean;
 }
 
 /** The transport's settings. */
@@ -71,25 +79,111 @@ function queryString(query: Query | undefined): string {
   return parts.length === 0 ? "" : `?${parts.join("&")}`;
 }
 
-/** A timer that aborts one attempt with a ContreeTimeoutError. */
+/**
+ * A timer that aborts one attempt with a ContreeTimeoutError: over the whole exchange, or,
+ * restarted whenever bytes move, over each stretch without any.
+ */
 class AttemptTimer {
   readonly controller = new AbortController();
   fired = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(readonly ms: number) {
-    if (Number.isFinite(ms) && ms > 0) {
-      this.#timer = setTimeout(() => {
-        this.fired = true;
-        this.controller.abort(new ContreeTimeoutError(ms));
-      }, ms);
-    }
+    this.restart();
+  }
+
+  /** (Re)starts the countdown of a whole timeout. */
+  restart(): void {
+    clearTimeout(this.#timer);
+    if (this.fired || !(Number.isFinite(this.ms) && this.ms > 0)) return;
+    this.#timer = setTimeout(() => {
+      this.fired = true;
+      this.controller.abort(new ContreeTimeoutError(this.ms));
+    }, this.ms);
   }
 
   clear(): void {
     clearTimeout(this.#timer);
   }
 }
+
+/** Copies a chunk whose buffer it does not own whole, so that enqueueing it may transfer it. */
+function owned(chunk: Uint8Array): Uint8Array {
+  return chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength
+    ? chunk
+    : chunk.slice();
+}
+
+/**
+ * A byte stream over a response body that fails with a ContreeTimeoutError when a read waits
+ * longer than the timer's timeout for the next chunk (time the consumer spends elsewhere does
+ * not count). It keeps the original body reachable, and with it the Response (see
+ * bodyKeepsResponse).
+ */
+function idleTimeout(
+  body: ReadableStream<Uint8Array>,
+  timer: AttemptTimer,
+): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  const failure = () => timer.controller.signal.reason as ContreeTimeoutError;
+  // A fired timer aborts the fetch, which errors or ends the pending read.
+  timer.controller.signal.addEventListener(
+    "abort",
+    () => reader.cancel(failure()).catch(() => {}),
+    {
+      once: true,
+    },
+  );
+  return new ReadableStream({
+    type: "bytes",
+    async pull(controller: ReadableByteStreamController) {
+      timer.restart();
+      let next: ReadableStreamReadResult<Uint8Array>;
+      try {
+        next = await reader.read();
+      } catch (error) {
+        throw timer.fired ? failure() : error;
+      } finally {
+        timer.clear();
+      }
+      if (timer.fired) throw failure();
+      if (next.done) {
+        controller.close();
+        controller.byobRequest?.respond(0);
+      } else {
+        controller.enqueue(owned(next.value));
+      }
+    },
+    cancel(reason) {
+      timer.clear();
+      return reader.cancel(reason);
+    },
+  });
+}
+
+/**
+ * A request body stream that restarts the timer whenever the transport takes a chunk, so
+ * that an upload fails only when no byte moves for the timeout.
+ */
+function touching(
+  body: ReadableStream<Uint8Array>,
+  timer: AttemptTimer,
+): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      timer.restart();
+      const next = await reader.read();
+      timer.restart();
+      if (next.done) controller.close();
+      else controller.enqueue(next.value);
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
+}
+
+/** Statuses whose Response cannot have a body. */
+const NULL_BODY = new Set([204, 205, 304]);
 
 async function errorFromResponse(res: Response, method: string, url: string) {
   const text = await res.text().catch(() => "");
@@ -154,9 +248,10 @@ export class Http {
   }
 
   /**
-   * Sends a request whose body is streamed by the caller: the timeout covers the
-   * wait for the response headers only, and the caller's signal stays linked to
-   * the body, so aborting it cancels the transfer at once.
+   * Sends a request whose answer's body is streamed by the caller: the timeout covers the
+   * wait for the response headers, then (unless `spec.idle` is false) every wait for the
+   * next chunk of the body; the caller's signal stays linked to the body, so aborting it
+   * cancels the transfer at once.
    */
   stream(spec: RequestSpec, opts: RequestOptions | undefined): Promise<Response> {
     return this.#run(spec, opts, (res) => Promise.resolve(bodyKeepsResponse(res)), true);
@@ -182,9 +277,20 @@ export class Http {
         ? AbortSignal.any([userSignal, timer.controller.signal])
         : timer.controller.signal;
       let failure: ContreeError;
+      let refused = false;
+      // Whether the timer went on to watch a streamed body.
+      let watching = false;
       try {
-        const res = await config.fetch(url, this.#init(spec, signal));
-        if (streaming) timer.clear();
+        let res = await config.fetch(url, this.#init(spec, signal, timer));
+        if (streaming) {
+          timer.clear();
+          if (spec.idle !== false && res.body !== null && !NULL_BODY.has(res.status)) {
+            const { status, statusText, headers } = res;
+            const body = bodyKeepsResponse(res).body!;
+            res = new Response(idleTimeout(body, timer), { status, statusText, headers });
+            watching = true;
+          }
+        }
         const passed = res.ok || spec.pass?.includes(res.status) ||
           (spec.manualRedirect === true &&
             ((res.status >= 300 && res.status < 400) || res.type === "opaqueredirect"));
@@ -194,10 +300,15 @@ export class Http {
         if (timer.fired) throw new ContreeTimeoutError(timer.ms);
         if (userSignal?.aborted) throw userSignal.reason;
         if (error instanceof ContreeError) throw error;
-        const detail = error instanceof Error ? error.message : String(error);
+        refused = isConnectionRefused(error);
+        const detail = refused
+          ? "connection refused"
+          : error instanceof Error
+          ? error.message
+          : String(error);
         failure = new ContreeNetworkError(`${where} failed: ${detail}`, { cause: error });
       } finally {
-        timer.clear();
+        if (!watching) timer.clear();
       }
       if (policy === undefined) throw failure;
       const retryable = failure instanceof ContreeApiError
@@ -209,12 +320,14 @@ export class Http {
         attempt - 1,
         failure instanceof ContreeApiError ? failure.retryAfter : undefined,
       );
-      if (Date.now() - started + delay > policy.deadline) throw failure;
+      const elapsed = Date.now() - started + delay;
+      // Nothing listens at the address: worth a short wait (a restarting server), not more.
+      if (elapsed > policy.deadline || (refused && elapsed > REFUSED_BUDGET)) throw failure;
       await sleep(delay, userSignal);
     }
   }
 
-  #init(spec: RequestSpec, signal: AbortSignal): RequestInit {
+  #init(spec: RequestSpec, signal: AbortSignal, timer: AttemptTimer): RequestInit {
     const headers: Record<string, string> = { ...this.#config.headers, ...spec.headers };
     let body: BodyInit | undefined;
     if (spec.json !== undefined) {
@@ -222,7 +335,9 @@ export class Http {
       body = JSON.stringify(spec.json);
     } else if (spec.body !== undefined) {
       headers["content-type"] = "application/octet-stream";
-      body = spec.body as BodyInit;
+      body = spec.body instanceof ReadableStream
+        ? touching(spec.body, timer)
+        : spec.body as BodyInit;
     }
     const init: RequestInit & { duplex?: "half" } = {
       method: spec.method,

@@ -37,6 +37,30 @@ export function isRetryableStatus(policy: RetryPolicy, method: string, status: n
   return isIdempotent(method) || policy.retryUnsafe;
 }
 
+/**
+ * How long connections refused outright are retried, in milliseconds: long enough to ride
+ * out a server restarting, short enough that a wrong URL fails at once.
+ */
+export const REFUSED_BUDGET = 1_500;
+
+const REFUSED_CODES = new Set(["ECONNREFUSED", "ConnectionRefused"]);
+
+/**
+ * Whether a failure (or one of its causes) is a refused TCP connection, as Node (`code:
+ * ECONNREFUSED`), Bun (`code: ConnectionRefused`) and Deno (the message) report it.
+ */
+export function isConnectionRefused(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Object && depth < 8; depth++) {
+    const { code, message } = e as { code?: unknown; message?: unknown };
+    if (typeof code === "string" && REFUSED_CODES.has(code)) return true;
+    if (typeof message === "string" && /connection refused|ECONNREFUSED/i.test(message)) {
+      return true;
+    }
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
 /** The wait before attempt number `retry` (0-based), in milliseconds. */
 export function retryDelay(policy: RetryPolicy, retry: number, retryAfter?: number): number {
   if (retryAfter !== undefined) return retryAfter * 1000;

@@ -28,6 +28,13 @@ function formatPath(path: readonly { key: unknown }[] | undefined): string {
   return out;
 }
 
+/** The path and problem of a failed parse's first issue, e.g. `["data.value", "..."]`. */
+export function firstIssue(issues: readonly v.BaseIssue<unknown>[]): [string, string] {
+  const issue = issues[0];
+  const problem = issue.received === "undefined" ? "missing required field" : issue.message;
+  return [formatPath(issue.path), problem];
+}
+
 /**
  * Validates `data` against `schema`, or throws a ResponseValidationError naming
  * the first offending field (prefixed with `prefix`).
@@ -40,10 +47,8 @@ export function validate<T>(
 ): T {
   const result = v.safeParse(schema, data);
   if (result.success) return result.output;
-  const issue = result.issues[0];
-  const inner = formatPath(issue.path);
+  const [inner, problem] = firstIssue(result.issues);
   const path = prefix === "" ? inner : inner === "" ? prefix : `${prefix}.${inner}`;
-  const problem = issue.received === "undefined" ? "missing required field" : issue.message;
   throw new ResponseValidationError(path, problem, where);
 }
 

@@ -99,7 +99,11 @@ export interface ContreeClientOptions {
   fetch?: typeof fetch;
   /** The `User-Agent` header; default `contree-sdk-ts/<version>`. */
   userAgent?: string;
-  /** Per-attempt timeout in milliseconds; default 300 000. Streamed bodies: until the headers. */
+  /**
+   * Per-attempt timeout in milliseconds; default 300 000. Streamed downloads, archives and
+   * stream uploads: until the headers, then for each stretch in which no byte moves (event
+   * streams may idle between keepalives).
+   */
   timeout?: number;
   /** The retry policy, or `false` for none. */
   retry?: RetryOptions | false;
@@ -138,7 +142,7 @@ export interface ContreeClientOptions {
 export interface RequestOptions {
   /** Aborts the call, which then rejects with the signal's reason. */
   signal?: AbortSignal;
-  /** Per-attempt timeout in milliseconds, overriding the client's. */
+  /** Per-attempt timeout in milliseconds (idle timeout of streamed bodies), overriding the client's. */
   timeout?: number;
 }
 
@@ -551,7 +555,8 @@ export class ContreeClient {
 
   /**
    * `POST /v1/files`: uploads content. A `ReadableStream` is sent chunked and,
-   * unlike a `Uint8Array` or `Blob`, never retried.
+   * unlike a `Uint8Array` or `Blob`, never retried; its timeout counts from the
+   * last chunk taken, so a long upload fails only when its bytes stop moving.
    *
    * @example
    * ```ts
@@ -798,13 +803,15 @@ export class ContreeClient {
       query: { follow: q.follow, spid: q.spid, since: q.since },
       headers,
       retry,
+      idle: false,
     }, opts);
   }
 
   /**
    * `GET /v1/operations/{uuid}/events` over one connection: yields the events
-   * it carries; an in-band `sse_error` raises an `SSEStreamError`. Breaking out
-   * of the loop, or aborting the signal, closes the connection.
+   * it carries; an in-band `sse_error` raises an `SSEStreamError` carrying the
+   * last event id. Breaking out of the loop, or aborting the signal, closes the
+   * connection. The stream may idle: the timeout covers the headers only.
    *
    * @example Replay the retained log
    * ```ts
@@ -822,19 +829,27 @@ export class ContreeClient {
     opts?: RequestOptions,
   ): AsyncIterable<OperationEvent> {
     const res = await this.#events(uuid, q, true, opts);
-    for await (const batch of readEventBatches(res.body!, opts?.signal)) yield* batch;
+    for await (const batch of readEventBatches(res.body!, opts?.signal, q.lastEventId)) {
+      yield* batch;
+    }
   }
 
   /**
-   * Follows an operation's events until `completion`, reconnecting with
-   * `Last-Event-Id` after EOF, `sse_error`, network errors or a truncated body
-   * without losing or repeating an event. When the stream ends early and the
-   * operation is terminal, the log is replayed once without `follow` (a
-   * `completion` is synthesised from the operation if the log lacks one); when
-   * the endpoint answers 400/404/405/406 the operation is polled instead and a
-   * `completion` synthesised. 410/425/429/5xx are retried honouring
-   * `Retry-After`; consecutive failures without progress are bounded by the
-   * retry policy's `maxAttempts` (also when `retry` is `false`).
+   * Follows an operation's events until an event of type `completion` (of any
+   * shape: an unreadable one is passed on as `unknown`), reconnecting with
+   * `Last-Event-Id` after EOF, `sse_error`, network errors or a truncated body,
+   * so that the events are exact: none lost, none repeated. Once the operation
+   * is terminal, reconnects replay its log without `follow`, resuming the same
+   * way. 410/425/429/5xx are retried honouring `Retry-After`. A connection that
+   * delivered new events does not use up an attempt; consecutive ones that did
+   * not are bounded by the retry policy's `maxAttempts` and `deadline` (also
+   * when `retry` is `false`), refused connections by a short budget, and then
+   * the iterator throws an `SSEStreamError` with the `lastEventId` to resume
+   * from and the failure as `cause`: it never makes up a completion over output
+   * it could not read. Only when the endpoint has no stream at all
+   * (400/404/405/406 on the first connection) is the operation polled, and then
+   * the output it holds (stdout, stderr) is yielded before a synthesised
+   * `completion`.
    *
    * @example
    * ```ts
@@ -859,6 +874,7 @@ export class ContreeClient {
           (await this.#events(uuid, { follow, spid: q.spid, lastEventId }, false, opts)).body!,
         operation: () => this.getOperation(uuid, {}, { signal }),
         signal,
+        uuid,
       },
       this.#policy,
       q.lastEventId,
@@ -1099,7 +1115,9 @@ export class ContreeClient {
 
   /**
    * `GET /v1/inspect/{uuid}/download?path=` as a stream. The timeout covers
-   * the wait for the headers; aborting the signal cancels the transfer.
+   * the wait for the headers, then each wait for the next bytes (a
+   * `ContreeTimeoutError` errors the body when none come); aborting the signal
+   * cancels the transfer.
    *
    * @example
    * ```ts
@@ -1181,7 +1199,8 @@ export class ContreeClient {
   /**
    * `GET /v1/inspect/{uuid}/archive?path=`: a directory as a tar stream, or as
    * gzip bytes (a `.tar.gz`) with `compressed: true`. The timeout covers the
-   * wait for the headers; aborting the signal cancels the transfer.
+   * wait for the headers, then each wait for the next bytes; aborting the
+   * signal cancels the transfer.
    *
    * @example
    * ```ts

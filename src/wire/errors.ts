@@ -339,14 +339,25 @@ export class ResponseValidationError extends ContreeError {
 }
 
 /**
- * The event stream failed in-band (an `sse_error` frame) or broke a framing
- * rule (a frame over 4 MiB).
+ * The event stream failed in-band (an `sse_error` frame), broke a framing rule (a frame over
+ * 4 MiB), or could not be resumed: `followOperationEvents` gave up reconnecting (the failure
+ * it gave up on is the `cause`). `lastEventId` is the id of the last event delivered before
+ * it, to resume from with `Last-Event-Id`; `undefined` when none was.
  *
  * @example
  * ```ts
  * import { SSEStreamError } from "@contree/sdk";
  *
- * const broken = (error: unknown) => error instanceof SSEStreamError;
+ * const resumeFrom = (error: unknown) => error instanceof SSEStreamError ? error.lastEventId : undefined;
  * ```
  */
-export class SSEStreamError extends ContreeError {}
+export class SSEStreamError extends ContreeError {
+  /** The id of the last event delivered before the failure. */
+  readonly lastEventId: number | undefined;
+
+  /** Creates the error; `options.cause` keeps the underlying failure. */
+  constructor(message: string, options?: ErrorOptions & { lastEventId?: number }) {
+    super(message, options);
+    this.lastEventId = options?.lastEventId;
+  }
+}

@@ -1,16 +1,17 @@
 /**
  * The operation event log: typed events discriminated by `type`, and the
  * conversion from an SSE message. Unknown types and malformed payloads become
- * an {@linkcode UnknownEvent} carrying the raw data, so a server can add event
- * types safely.
+ * an {@linkcode UnknownEvent} carrying the raw data (and, for a malformed known
+ * type, the offending field), so a server can add event types safely. Known
+ * events are read leniently: a missing optional field, an unknown field or an
+ * older field name never turns one into an `UnknownEvent`.
  *
  * @module
  */
 import * as v from "valibot";
 import type { SSEMessage } from "./sse.ts";
 import type { StreamRepr, TerminalStatus } from "./types.ts";
-import { StreamReprSchema } from "./_schemas.ts";
-import { number, optional, record } from "./_validate.ts";
+import { firstIssue, number, optional, record } from "./_validate.ts";
 
 /**
  * The fields every event has.
@@ -281,7 +282,9 @@ export interface ShutdownEvent extends EventBase {
 }
 
 /**
- * `completion`: the authoritative last event of an operation.
+ * `completion`: the authoritative last event of an operation. Older services sent
+ * `duration` (seconds) and `result_image`: they are read into `duration_ms` and
+ * `result_image_uuid`; fields the client does not know are kept as sent.
  *
  * @example
  * ```ts
@@ -298,8 +301,11 @@ export interface CompletionEvent extends EventBase {
     status: TerminalStatus;
     result_image_uuid?: string | null;
     error?: string | null;
-    duration_ms: number;
+    /** How long the operation took, when the service said. */
+    duration_ms?: number;
     image_size_bytes?: number;
+    /** Fields of newer (or older) services, kept as sent. */
+    [field: string]: unknown;
   };
 }
 
@@ -327,6 +333,11 @@ export interface UnknownEvent {
   spid?: number;
   /** The JSON `data` field when present, else the whole parsed JSON, else the raw text. */
   data: unknown;
+  /**
+   * Why a known type did not validate, naming the field: `data.value: expected string,
+   * received number`. Absent for types the client does not know.
+   */
+  problem?: string;
 }
 
 /**
@@ -390,104 +401,209 @@ const EventResourcesSchema: v.GenericSchema<unknown, EventResources> = v.object(
   "signals_received",
 ]));
 
-const KnownEventSchema: v.GenericSchema<unknown, Exclude<OperationEvent, UnknownEvent>> = v
-  .variant("type", [
-    eventSchema(
-      "init",
-      v.object({
-        started_at: string,
-        runtime_path: string,
-        verbose: boolean,
-        init_pid: number,
-        hostname: optional(string),
-        kernel: optional(string),
-        machine: optional(string),
-        boot_id: optional(string),
-      }),
-    ),
-    eventSchema(
-      "spawn",
-      v.object({
-        pid: number,
-        command: string,
-        args: v.array(string),
-        shell: boolean,
-        cwd: string,
-        uid: number,
-        gid: number,
-        timeout: number,
-        truncate_at: number,
-        env: optional(record(string)),
-      }),
-    ),
-    eventSchema("stdin", StreamReprSchema),
-    eventSchema("stdout", StreamReprSchema),
-    eventSchema("stderr", StreamReprSchema),
-    eventSchema(
-      "exit",
-      v.object({
-        pid: number,
-        code: number,
-        signal: number,
-        core_dump: optional(boolean),
-        timed_out: boolean,
-        duration_ms: number,
-        resources: EventResourcesSchema,
-      }),
-    ),
-    eventSchema(
-      "truncated",
-      v.object({ stream: string, bytes_emitted: number, bytes_dropped: number }),
-    ),
-    eventSchema("size_cap", v.object(ints(["limit_bytes", "file_size"]))),
-    eventSchema(
-      "network",
-      v.object({
-        interfaces: v.array(
-          v.object({
-            name: string,
-            ...ints([
-              "rx_bytes",
-              "rx_packets",
-              "rx_errs",
-              "rx_drop",
-              "tx_bytes",
-              "tx_packets",
-              "tx_errs",
-              "tx_drop",
-            ]),
-          }),
-        ),
-        configured: optional(
-          v.object({
-            ip4: optional(string),
-            ip4_gw: optional(string),
-            ip6: optional(string),
-            ip6_gw: optional(string),
-            gw_mac: optional(string),
-            nameserver: optional(string),
-          }),
-        ),
-        error: optional(string),
-      }),
-    ),
-    eventSchema("shutdown", v.object({ stopped_at: string, reason: string })),
-    eventSchema(
-      "completion",
-      v.object({
-        status: v.picklist(["SUCCESS", "FAILED", "CANCELLED"]),
-        result_image_uuid: v.nullish(string),
-        error: v.nullish(string),
-        duration_ms: number,
-        image_size_bytes: optional(number),
-      }),
-    ),
-  ]);
+/** The event types read with valibot; stream chunks and `completion` are read by hand. */
+type SchemaEvent = Exclude<OperationEvent, UnknownEvent | StreamEvent | CompletionEvent>;
+
+const SchemaEventSchema: v.GenericSchema<unknown, SchemaEvent> = v.variant("type", [
+  eventSchema(
+    "init",
+    v.object({
+      started_at: string,
+      runtime_path: string,
+      verbose: boolean,
+      init_pid: number,
+      hostname: optional(string),
+      kernel: optional(string),
+      machine: optional(string),
+      boot_id: optional(string),
+    }),
+  ),
+  eventSchema(
+    "spawn",
+    v.object({
+      pid: number,
+      command: string,
+      args: v.array(string),
+      shell: boolean,
+      cwd: string,
+      uid: number,
+      gid: number,
+      timeout: number,
+      truncate_at: number,
+      env: optional(record(string)),
+    }),
+  ),
+  eventSchema(
+    "exit",
+    v.object({
+      pid: number,
+      code: number,
+      signal: number,
+      core_dump: optional(boolean),
+      timed_out: boolean,
+      duration_ms: number,
+      resources: EventResourcesSchema,
+    }),
+  ),
+  eventSchema(
+    "truncated",
+    v.object({ stream: string, bytes_emitted: number, bytes_dropped: number }),
+  ),
+  eventSchema("size_cap", v.object(ints(["limit_bytes", "file_size"]))),
+  eventSchema(
+    "network",
+    v.object({
+      interfaces: v.array(
+        v.object({
+          name: string,
+          ...ints([
+            "rx_bytes",
+            "rx_packets",
+            "rx_errs",
+            "rx_drop",
+            "tx_bytes",
+            "tx_packets",
+            "tx_errs",
+            "tx_drop",
+          ]),
+        }),
+      ),
+      configured: optional(
+        v.object({
+          ip4: optional(string),
+          ip4_gw: optional(string),
+          ip6: optional(string),
+          ip6_gw: optional(string),
+          gw_mac: optional(string),
+          nameserver: optional(string),
+        }),
+      ),
+      error: optional(string),
+    }),
+  ),
+  eventSchema("shutdown", v.object({ stopped_at: string, reason: string })),
+]);
+
+const TERMINAL: ReadonlySet<string> = new Set(["SUCCESS", "FAILED", "CANCELLED"]);
+
+/** A field that failed validation: its path and what was wrong. */
+class Invalid {
+  constructor(readonly path: string, readonly problem: string) {}
+}
+
+function kind(value: unknown): string {
+  return value === null ? "null" : Array.isArray(value) ? "array" : typeof value;
+}
+
+function invalid(path: string, expected: string, value: unknown): Invalid {
+  return new Invalid(
+    path,
+    value === undefined
+      ? "missing required field"
+      : `expected ${expected}, received ${kind(value)}`,
+  );
+}
+
+type Json = Record<string, unknown>;
+
+const isObject = (value: unknown): value is Json =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+/** The envelope every event shares; `spid` may be absent or null. */
+function envelope(raw: Json): EventBase | Invalid {
+  const { id, ts, spid } = raw;
+  if (typeof id !== "number") return invalid("id", "number", id);
+  if (typeof ts !== "string") return invalid("ts", "string", ts);
+  if (spid === undefined || spid === null) return { id, ts };
+  if (typeof spid !== "number") return invalid("spid", "number", spid);
+  return { id, ts, spid };
+}
+
+/** `stdin`/`stdout`/`stderr`: the hot path of a busy run, validated by hand. */
+function streamEvent(raw: Json, type: StreamEvent["type"]): StreamEvent | Invalid {
+  const base = envelope(raw);
+  if (base instanceof Invalid) return base;
+  const data = raw.data;
+  if (!isObject(data)) return invalid("data", "object", data);
+  const { value, encoding, truncated } = data;
+  if (typeof value !== "string") return invalid("data.value", "string", value);
+  if (typeof encoding !== "string") return invalid("data.encoding", "string", encoding);
+  const repr: StreamRepr = { value, encoding };
+  if (truncated !== undefined && truncated !== null) {
+    if (typeof truncated !== "boolean") return invalid("data.truncated", "boolean", truncated);
+    repr.truncated = truncated;
+  }
+  return { ...base, type, data: repr };
+}
+
+/** The optional fields of `completion` (today's names and older ones) and their JSON types. */
+const COMPLETION_FIELDS = [
+  ["result_image_uuid", "string"],
+  ["result_image", "string"],
+  ["error", "string"],
+  ["duration_ms", "number"],
+  ["duration", "number"],
+  ["image_size_bytes", "number"],
+] as const;
+
+/**
+ * `completion`, in today's shape or an older one (`duration` in seconds, `result_image`);
+ * unknown fields are kept.
+ */
+function completionEvent(raw: Json): CompletionEvent | Invalid {
+  const base = envelope(raw);
+  if (base instanceof Invalid) return base;
+  const data = raw.data;
+  if (!isObject(data)) return invalid("data", "object", data);
+  const status = data.status;
+  if (typeof status !== "string") return invalid("data.status", "string", status);
+  if (!TERMINAL.has(status)) return new Invalid("data.status", `not a terminal status: ${status}`);
+  for (const [key, type] of COMPLETION_FIELDS) {
+    const value = data[key];
+    if (value !== undefined && value !== null && typeof value !== type) {
+      return invalid(`data.${key}`, type, value);
+    }
+  }
+  const out: CompletionEvent["data"] = { ...data, status: status as TerminalStatus };
+  const image = data.result_image_uuid ?? data.result_image;
+  if (image !== undefined) out.result_image_uuid = image as string | null;
+  const seconds = data.duration as number | null | undefined;
+  const duration = data.duration_ms ??
+    (typeof seconds === "number" ? Math.round(seconds * 1000) : undefined);
+  if (duration === undefined || duration === null) delete out.duration_ms;
+  else out.duration_ms = duration as number;
+  if (data.image_size_bytes === null) delete out.image_size_bytes;
+  return { ...base, type: "completion", data: out };
+}
+
+/** A parsed frame as a known event, or why it is not one (`undefined`: an unknown type). */
+function knownEvent(parsed: unknown): Exclude<OperationEvent, UnknownEvent> | Invalid | undefined {
+  if (!isObject(parsed)) return undefined;
+  const type = parsed.type;
+  switch (type) {
+    case "stdout":
+    case "stderr":
+    case "stdin":
+      return streamEvent(parsed, type);
+    case "completion":
+      return completionEvent(parsed);
+    case "init":
+    case "spawn":
+    case "exit":
+    case "truncated":
+    case "size_cap":
+    case "network":
+    case "shutdown": {
+      const result = v.safeParse(SchemaEventSchema, parsed);
+      return result.success ? result.output : new Invalid(...firstIssue(result.issues));
+    }
+    default:
+      return undefined;
+  }
+}
 
 function field(value: unknown, key: string): unknown {
-  return typeof value === "object" && value !== null
-    ? (value as Record<string, unknown>)[key]
-    : undefined;
+  return isObject(value) ? value[key] : undefined;
 }
 
 function ifString(value: unknown): string | undefined {
@@ -501,7 +617,8 @@ function ifNumber(value: unknown): number | undefined {
 /**
  * Converts one SSE message of the events endpoint into an
  * {@linkcode OperationEvent}. Never throws: anything that is not a valid known
- * event becomes an {@linkcode UnknownEvent}.
+ * event becomes an {@linkcode UnknownEvent}, whose `problem` names the
+ * offending field when the type was a known one.
  *
  * @example
  * ```ts
@@ -522,13 +639,11 @@ export function parseOperationEvent(message: SSEMessage): OperationEvent {
   } catch {
     parsed = message.data;
   }
-  const known = v.safeParse(KnownEventSchema, parsed);
-  if (known.success) return known.output;
+  const known = knownEvent(parsed);
+  if (known !== undefined && !(known instanceof Invalid)) return known;
   const frameId = message.id === undefined ? NaN : Number(message.id);
-  const data = typeof parsed === "object" && parsed !== null && "data" in parsed
-    ? parsed.data
-    : parsed;
-  return {
+  const data = isObject(parsed) && "data" in parsed ? parsed.data : parsed;
+  const unknown: UnknownEvent = {
     type: "unknown",
     eventType: ifString(field(parsed, "type")) ?? message.event,
     id: ifNumber(field(parsed, "id")) ?? (Number.isInteger(frameId) ? frameId : undefined),
@@ -536,4 +651,23 @@ export function parseOperationEvent(message: SSEMessage): OperationEvent {
     spid: ifNumber(field(parsed, "spid")),
     data,
   };
+  if (known instanceof Invalid) unknown.problem = `${known.path || "event"}: ${known.problem}`;
+  return unknown;
+}
+
+/**
+ * Whether an event ends an operation's log: a `completion`, also one whose payload the
+ * client could not read.
+ *
+ * @example
+ * ```ts
+ * import { isCompletion, parseOperationEvent } from "@contree/sdk";
+ *
+ * const event = parseOperationEvent({ event: "completion", data: '{"type":"completion"}' });
+ * console.log(event.type, isCompletion(event)); // "unknown" true
+ * ```
+ */
+export function isCompletion(event: OperationEvent): boolean {
+  return event.type === "completion" ||
+    (event.type === "unknown" && event.eventType === "completion");
 }

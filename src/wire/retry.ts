@@ -5,7 +5,9 @@
  * any 5xx but 501 and 505, and network errors; POST and PATCH only on 425 and 429, which mean
  * the request was rejected before any processing. Delays follow a ladder
  * (0.1, 0.2, 0.5, 1, 2, 5 s, the last repeating) unless the server sends
- * `Retry-After`. Timeouts are never retried, and neither are requests whose
+ * `Retry-After`. A refused connection (nothing listens at the URL) is retried
+ * for about 1.5 s only, so a wrong URL fails at once while a restarting server
+ * is waited for. Timeouts are never retried, and neither are requests whose
  * body is a `ReadableStream` (it cannot be replayed): pass a `Uint8Array` or a
  * `Blob` to get retries on uploads.
  *

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { FrameDecoder, MAX_FRAME_BYTES } from "./_sse_decoder.ts";
+import { FrameDecoder, type FrameHandler, MAX_FRAME_BYTES } from "./_sse_decoder.ts";
 
 /**
  * The largest frame accepted, in bytes: 4 MiB.
@@ -43,6 +43,16 @@ export interface SSEMessage {
   retry?: number;
 }
 
+/** Builds SSEMessages out of decoded frames. */
+function toMessages(emit: (message: SSEMessage) => void): FrameHandler {
+  return (event, data, id, retry) => {
+    const message: SSEMessage = { event: event || "message", data };
+    if (id !== undefined) message.id = id;
+    if (retry !== undefined) message.retry = retry;
+    emit(message);
+  };
+}
+
 /**
  * A `TransformStream` from the bytes of an event stream to its messages.
  *
@@ -59,11 +69,13 @@ export interface SSEMessage {
 export class SSEParser extends TransformStream<Uint8Array, SSEMessage> {
   /** Creates a parser. */
   constructor() {
-    const decoder = new FrameDecoder();
+    let output: TransformStreamDefaultController<SSEMessage>;
+    const decoder = new FrameDecoder(toMessages((message) => output.enqueue(message)));
     super({
-      transform(chunk, controller) {
-        decoder.push(chunk, (message) => controller.enqueue(message));
+      start: (controller) => {
+        output = controller;
       },
+      transform: (chunk) => decoder.push(chunk),
     });
   }
 }
@@ -83,17 +95,16 @@ export class SSEParser extends TransformStream<Uint8Array, SSEMessage> {
  * ```
  */
 export async function* parseSSE(stream: ReadableStream<Uint8Array>): AsyncGenerator<SSEMessage> {
-  const decoder = new FrameDecoder();
-  const reader = stream.getReader();
   const ready: SSEMessage[] = [];
-  const emit = (message: SSEMessage) => ready.push(message);
+  const decoder = new FrameDecoder(toMessages((message) => ready.push(message)));
+  const reader = stream.getReader();
   try {
     while (true) {
       const { done, value } = await reader.read();
       if (done) return;
       let failure: unknown;
       try {
-        decoder.push(value, emit);
+        decoder.push(value);
       } catch (error) {
         failure = error;
       }

@@ -474,6 +474,12 @@ export class WireDouble {
           }),
         );
       }
+      if (path === "/stall") return streamed(["0123456789", new Promise(() => {})]);
+      if (path === "/drip") {
+        // Six chunks 100 ms apart: slow, but never idle for long.
+        const gap = () => new Promise((resolve) => setTimeout(resolve, 100));
+        return streamed(Array.from({ length: 6 }, (_, i) => [gap(), `drip ${i}\n`]).flat());
+      }
       if (path !== "/etc/hosts") return json({ error: "file not found", status: 404 }, 404);
       const bytes = encoder.encode("127.0.0.1 localhost\n");
       return new Response(bytes, { headers: { "content-length": String(bytes.length) } });
@@ -481,6 +487,7 @@ export class WireDouble {
     app.get("/inspect/:uuid/download", (c) => download(c.req.query("path") ?? ""));
     app.get("/inspect/:uuid/archive", (c) => {
       const path = c.req.query("path");
+      if (path === "/stall") return streamed(["etc/\0", new Promise(() => {})]);
       if (path !== "/etc") return json({ error: "path not found", status: 404 }, 404);
       return streamed(["etc/hosts\0", "tar-bytes".repeat(1000), "end-of-archive"], {
         headers: { "content-type": "application/x-tar" },

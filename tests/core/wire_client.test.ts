@@ -3,6 +3,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { gunzipSync } from "node:zlib";
+import { type AddressInfo, createServer } from "node:net";
 import {
   BadRequestError,
   ConflictError,
@@ -17,11 +18,29 @@ import {
   ResponseValidationError,
   ServerError,
   sha256Hex,
+  SSEStreamError,
   UnprocessableEntityError,
 } from "../../mod.ts";
 import { IMAGE, WHOAMI, WireDouble } from "./_wire_double.ts";
 
 const FAST_RETRY = { delays: [1, 2, 5] };
+
+/** A loopback port that was free a moment ago and has nothing listening on it now. */
+function closedPort(): Promise<number> {
+  const server = createServer();
+  return new Promise((resolve) => {
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function collectEvents<T>(iterable: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of iterable) out.push(item);
+  return out;
+}
 
 describe("wire client", () => {
   const double = new WireDouble();
@@ -492,6 +511,89 @@ describe("wire client", () => {
     double.fail("GET /v1/whoami", { delay: 2_000 });
     await assert.rejects(slow.whoami(), ContreeTimeoutError);
     double.faults.clear();
+  });
+
+  it("fails a download, an archive or an upload whose bytes stop moving for the timeout", async () => {
+    const isIdle = (ms: number) => (error: unknown) =>
+      error instanceof ContreeTimeoutError && error.timeout === ms;
+    const drain = async (body: ReadableStream<Uint8Array>) => {
+      let bytes = 0;
+      for await (const chunk of body) bytes += chunk.length;
+      return bytes;
+    };
+    // The client's timeout, and per-call ones (long enough for the headers to arrive).
+    const { body } = await make({ timeout: 600 }).downloadStream(IMAGE, "/stall");
+    await assert.rejects(drain(body), isIdle(600));
+    const archive = await client.archive(IMAGE, "/stall", {}, { timeout: 500 });
+    await assert.rejects(drain(archive), isIdle(500));
+    const gzipped = await client.archive(IMAGE, "/stall", { compressed: true }, { timeout: 400 });
+    await assert.rejects(drain(gzipped), isIdle(400));
+    // An upload whose source stops giving bytes.
+    const stalled = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode("ten bytes."));
+      },
+    });
+    await assert.rejects(client.uploadFile(stalled, { timeout: 400 }), isIdle(400));
+  });
+
+  it("lets slow but moving bodies and slow consumers take longer than the timeout", async () => {
+    // 6 chunks 100 ms apart under a 400 ms timeout.
+    const { body } = await client.downloadStream(IMAGE, "/drip", { timeout: 400 });
+    assert.equal(
+      await new Response(body).text(),
+      Array.from({ length: 6 }, (_, i) => `drip ${i}\n`).join(""),
+    );
+    // A consumer that pauses between reads longer than the timeout.
+    double.bigFile = new Uint8Array(1024 * 1024).map((_, i) => i % 251);
+    const big = (await client.downloadStream(IMAGE, "/big", { timeout: 100 })).body.getReader();
+    let bytes = (await big.read()).value!.length;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    for (let next = await big.read(); !next.done; next = await big.read()) {
+      bytes += next.value.length;
+    }
+    assert.equal(bytes, double.bigFile.length);
+    // An upload that trickles in over longer than the timeout.
+    const parts = Array.from({ length: 8 }, (_, i) => `part ${i};`);
+    const trickle = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const part = parts.shift();
+        if (part === undefined) controller.close();
+        else controller.enqueue(new TextEncoder().encode(part));
+      },
+    });
+    const file = await client.uploadFile(trickle, { timeout: 500 });
+    assert.equal(file.size, 8 * "part 0;".length);
+  });
+
+  it("fails fast on a port nothing listens on, naming the URL", async () => {
+    const closed = await closedPort();
+    let attempts = 0;
+    const refused = new ContreeClient({
+      baseUrl: `http://127.0.0.1:${closed}`,
+      fetch: (input, init) => {
+        attempts++;
+        return fetch(input, init);
+      },
+    });
+    await assert.rejects(refused.whoami(), (error) => {
+      assert.ok(error instanceof ContreeNetworkError);
+      assert.equal(
+        error.message,
+        `GET http://127.0.0.1:${closed}/v1/whoami failed: connection refused`,
+      );
+      return true;
+    });
+    // A few quick retries (a restarting server), far fewer than the policy's ten attempts.
+    assert.ok(attempts >= 2 && attempts < 10, `${attempts} attempts`);
+    // The follower gives up as quickly, carrying the refusal.
+    await assert.rejects(collectEvents(refused.followOperationEvents("op")), (error) => {
+      assert.ok(error instanceof SSEStreamError);
+      assert.ok(error.cause instanceof ContreeNetworkError);
+      assert.match(error.cause.message, /events\?follow=1 failed: connection refused/);
+      return true;
+    });
   });
 
   it("aborting a streamed download cancels the transfer at once", async () => {

@@ -2,7 +2,10 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
+  ContreeApiError,
   ContreeClient,
+  ContreeNetworkError,
+  isCompletion,
   type OperationEvent,
   parseOperationEvent,
   parseSSE,
@@ -17,6 +20,7 @@ import {
   frame,
   IMAGE,
   LOG,
+  type Part,
   replay,
   SSE_ERROR,
   streamed,
@@ -124,6 +128,95 @@ describe("operation events", () => {
   });
 });
 
+describe("lenient event shapes", () => {
+  const parse = (event: Record<string, unknown>) =>
+    parseOperationEvent({ event: String(event.type), data: JSON.stringify(event) });
+  const base = { id: 7, ts: "2026-06-08T20:00:00Z", spid: 0, type: "completion" };
+
+  it("reads an older completion (duration in seconds, result_image) and keeps unknown fields", () => {
+    const event = parse({
+      ...base,
+      data: { status: "SUCCESS", error: null, duration: 1.5, result_image: IMAGE, region: "eu" },
+    });
+    assert.ok(event.type === "completion");
+    assert.equal(event.data.status, "SUCCESS");
+    assert.equal(event.data.duration_ms, 1500);
+    assert.equal(event.data.result_image_uuid, IMAGE);
+    assert.equal(event.data.error, null);
+    assert.equal(event.data.region, "eu");
+    assert.equal(event.data.duration, 1.5);
+  });
+
+  it("reads a completion with only a status", () => {
+    const event = parse({ ...base, spid: undefined, data: { status: "CANCELLED" } });
+    assert.ok(event.type === "completion");
+    assert.deepEqual(event.data, { status: "CANCELLED" });
+    assert.equal(event.spid, undefined);
+  });
+
+  it("keeps a completion it cannot read as an unknown event that still ends the log", () => {
+    const event = parse({ ...base, data: { state: "done" } });
+    assert.ok(event.type === "unknown");
+    assert.equal(event.eventType, "completion");
+    assert.equal(event.problem, "data.status: missing required field");
+    assert.equal(isCompletion(event), true);
+    assert.equal(isCompletion(parse(LOG[2])), false);
+  });
+
+  it("never turns a known event into unknown over a missing or null optional field", () => {
+    const stdout = parse({
+      id: 2,
+      ts: "t",
+      spid: null,
+      type: "stdout",
+      data: { value: "hi", encoding: "ascii", truncated: null },
+    });
+    assert.deepEqual(stdout, {
+      id: 2,
+      ts: "t",
+      type: "stdout",
+      data: { value: "hi", encoding: "ascii" },
+    });
+    const init = LOG[0] as { data: Record<string, unknown> };
+    assert.equal(parse({ ...init, data: { ...init.data, hostname: null } }).type, "init");
+    const spawn = LOG[1] as { data: Record<string, unknown> };
+    const { env: _env, ...noEnv } = spawn.data;
+    assert.equal(parse({ ...spawn, data: noEnv }).type, "spawn");
+  });
+
+  it("names the offending field of a malformed known event", () => {
+    const problem = (event: Record<string, unknown>) => {
+      const parsed = parse(event);
+      return parsed.type === "unknown" ? parsed.problem : parsed.type;
+    };
+    const stdout = LOG[2] as Record<string, unknown>;
+    assert.equal(
+      problem({ ...stdout, data: { value: 5, encoding: "ascii" } }),
+      "data.value: expected string, received number",
+    );
+    assert.equal(
+      problem({ ...stdout, data: { value: "x" } }),
+      "data.encoding: missing required field",
+    );
+    assert.equal(problem({ ...stdout, id: "2" }), "id: expected number, received string");
+    assert.equal(problem({ ...stdout, data: [] }), "data: expected object, received array");
+    assert.equal(
+      problem({ ...base, data: { status: "RUNNING" } }),
+      "data.status: not a terminal status: RUNNING",
+    );
+    assert.equal(
+      problem({ ...base, data: { status: "FAILED", duration_ms: "1" } }),
+      "data.duration_ms: expected number, received string",
+    );
+    const exit = LOG[3] as { data: Record<string, unknown> };
+    assert.match(problem({ ...exit, data: { ...exit.data, code: "0" } })!, /^data\.code: /);
+    assert.equal(
+      problem({ ...exit, data: { ...exit.data, code: undefined } }),
+      "data.code: missing required field",
+    );
+  });
+});
+
 describe("event stream endpoints", () => {
   const double = new WireDouble();
   let client: ContreeClient;
@@ -215,6 +308,39 @@ describe("event stream endpoints", () => {
       statuses: ["EXECUTING"],
       events: [() => streamed([frame(LOG[0]), ": keepalive\n\n", new Promise(() => {})])],
     });
+    const older = {
+      ...LOG[4],
+      data: { status: "FAILED", error: "boom", duration: 0.2, result_image: null },
+    };
+    double.addOp("op-older-completion", {
+      statuses: ["EXECUTING"],
+      log: [...LOG.slice(0, 4), older],
+    });
+    double.addOp("op-odd-completion", {
+      statuses: ["EXECUTING"],
+      log: [...LOG.slice(0, 4), { ...LOG[4], data: { outcome: "ok" } }],
+    });
+    // Each connection delivers the next event only, then dies mid-frame.
+    double.addOp("op-one-at-a-time", {
+      statuses: ["EXECUTING"],
+      events: [(ctx) => {
+        const next = ctx.log.filter((e) => (e.id as number) > (ctx.lastEventId ?? -1));
+        const parts: Part[] = [frame(next[0])];
+        if (next.length > 1) parts.push(frame(next[1]).slice(0, 10), pause(), { die: true });
+        return streamed(parts);
+      }],
+    });
+    double.addOp("op-sse-error-always", {
+      statuses: ["EXECUTING"],
+      events: [(ctx) => replay({ ...ctx, log: LOG.slice(0, 2) }, [SSE_ERROR])],
+    });
+    double.addOp("op-never", {
+      statuses: ["EXECUTING", "EXECUTING", "SUCCESS"],
+      events: [
+        () => streamed([frame(LOG[0]), frame(LOG[1])]),
+        () => Response.json({ error: "down" }, { status: 503, headers: { "retry-after": "0" } }),
+      ],
+    });
     double.addOp("op-denied", {
       statuses: ["EXECUTING"],
       events: [() => Response.json({ error: "bad token" }, { status: 401 })],
@@ -292,10 +418,12 @@ describe("event stream endpoints", () => {
     assert.equal(eventRequests("op-gone").length, 4);
   });
 
-  it("falls back to polling when the endpoint answers 404, synthesising the completion", async () => {
+  it("falls back to polling when the endpoint answers 404: the output held, then a completion", async () => {
     const events = await collect(client.followOperationEvents("op-no-events"));
-    assert.equal(events.length, 1);
-    const [completion] = events;
+    assert.deepEqual(ids(events), [0, 1]);
+    const [stdout, completion] = events;
+    assert.ok(stdout.type === "stdout" && stdout.spid === 1);
+    assert.deepEqual(stdout.data, { value: "aGkK", encoding: "base64", truncated: false });
     assert.equal(completion.type, "completion");
     assert.ok(completion.type === "completion");
     assert.equal(completion.data.status, "SUCCESS");
@@ -327,11 +455,95 @@ describe("event stream endpoints", () => {
     assert.equal(requests[1].headers.get("last-event-id"), "2");
   });
 
-  it("synthesises a completion when the terminal log has none", async () => {
-    const events = await collect(client.followOperationEvents("op-terminal-no-completion"));
+  it("never makes up a completion: a terminal log without one fails loudly", async () => {
+    const seen: number[] = [];
+    await assert.rejects(
+      async () => {
+        for await (const event of client.followOperationEvents("op-terminal-no-completion")) {
+          seen.push(event.id!);
+        }
+      },
+      (error) =>
+        error instanceof SSEStreamError && error.lastEventId === 3 &&
+        error.cause instanceof ContreeNetworkError &&
+        /ended before its completion/.test(error.message),
+    );
+    assert.deepEqual(seen, [0, 1, 2, 3]);
+    // The first connection follows; once the operation is known finished, the log is replayed
+    // without follow, resuming after the last id, until the policy's attempts run out.
+    const requests = eventRequests("op-terminal-no-completion");
+    assert.equal(requests.length, 1 + 10);
+    assert.equal(requests[0].url.search, "?follow=1");
+    assert.ok(
+      requests.slice(1).every((r) => r.url.search === "" && r.headers.get("last-event-id") === "3"),
+    );
+  });
+
+  it("ends the follow on a completion of an older shape", async () => {
+    const events = await collect(client.followOperationEvents("op-older-completion"));
     assert.deepEqual(ids(events), [0, 1, 2, 3, 4]);
     const last = events.at(-1)!;
-    assert.ok(last.type === "completion" && last.data.status === "FAILED");
+    assert.ok(last.type === "completion");
+    assert.deepEqual(
+      [last.data.status, last.data.error, last.data.duration_ms, last.data.result_image_uuid],
+      ["FAILED", "boom", 200, null],
+    );
+    assert.equal(eventRequests("op-older-completion").length, 1);
+    assert.equal(double.seen("GET", "/operations/op-older-completion").length, 0);
+  });
+
+  it("ends the follow on a completion it cannot read, passing it on raw", async () => {
+    const events = await collect(client.followOperationEvents("op-odd-completion"));
+    assert.deepEqual(ids(events), [0, 1, 2, 3, 4]);
+    const last = events.at(-1)!;
+    assert.ok(last.type === "unknown" && last.eventType === "completion");
+    assert.deepEqual(last.data, { outcome: "ok" });
+    assert.equal(eventRequests("op-odd-completion").length, 1);
+  });
+
+  it("does not count connections that delivered new events against the attempts", async () => {
+    const strict = new ContreeClient({
+      baseUrl: double.url,
+      token: "tok",
+      retry: { delays: [1], maxAttempts: 2 },
+    });
+    const events = await collect(strict.followOperationEvents("op-one-at-a-time"));
+    assert.deepEqual(ids(events), [0, 1, 2, 3, 4]);
+    const cursors = eventRequests("op-one-at-a-time").map((r) => r.headers.get("last-event-id"));
+    assert.deepEqual(cursors, [null, "0", "1", "2", "3"]);
+  });
+
+  it("gives up after the policy's attempts without progress, with the last id and the cause", async () => {
+    const seen: number[] = [];
+    await assert.rejects(
+      async () => {
+        for await (const event of client.followOperationEvents("op-never")) seen.push(event.id!);
+      },
+      (error) => {
+        assert.ok(error instanceof SSEStreamError);
+        assert.equal(error.lastEventId, 1);
+        assert.ok(error.cause instanceof ContreeApiError && error.cause.status === 503);
+        assert.match(error.message, /op-never.*10 attempt/);
+        return true;
+      },
+    );
+    assert.deepEqual(seen, [0, 1]);
+    const requests = eventRequests("op-never");
+    // The first connection made progress; ten more without any.
+    assert.equal(requests.length, 11);
+    assert.ok(requests.slice(1).every((r) => r.headers.get("last-event-id") === "1"));
+  });
+
+  it("carries the last event id on an in-band sse_error", async () => {
+    await assert.rejects(
+      collect(client.operationEvents("op-sse-error-always")),
+      (error) => error instanceof SSEStreamError && error.lastEventId === 1,
+    );
+    // Also when the connection resumed after the last event: the cursor it resumed from.
+    await assert.rejects(
+      collect(client.operationEvents("op-sse-error-always", { lastEventId: 1 })),
+      (error) => error instanceof SSEStreamError && error.lastEventId === 1,
+    );
   });
 
   it("resumes from a given Last-Event-Id and filters by spid", async () => {
