@@ -77,7 +77,7 @@ export function progressBar(label: string, enabled: boolean): ProgressBar {
     update(progress) {
       last = progress;
       if (!bar) create();
-      bar!.setTotal(progress.total ?? Math.max(progress.bytes, 1));
+      bar!.setTotal(Math.max(progress.total ?? progress.bytes, 1));
       bar!.update(progress.bytes, payload(progress));
     },
     clear() {

@@ -2,11 +2,11 @@
 // profile, and `contree` run as a real process, either as the Deno entry (`deno run -A
 // cli/main.ts`) or as the binary `bun build --compile` makes.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { type Backend, startBackend } from "../server/_backend.ts";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -14,7 +14,7 @@ const DENO = join(ROOT, "node_modules/.bin/deno");
 const BUN = join(ROOT, "node_modules/.bin/bun");
 
 /** How `contree` is started. */
-export type Mode = "deno" | "binary";
+export type Mode = "deno" | "binary" | "bun" | "node";
 
 /** What one invocation did. */
 export interface Result {
@@ -36,24 +36,39 @@ export interface InvokeOptions {
 
 let binary: string | undefined;
 
-/** Compiles `cli/main.ts` into one binary (once per process) and returns its path. */
+/**
+ * Builds the binary with `deno task build:cli` (`bun build --compile`, once per process) and
+ * returns a private copy of it, so that other test processes rebuilding it do not disturb it.
+ */
 export function compiledBinary(): string {
   if (binary) return binary;
-  const dir = mkdtempSync(join(tmpdir(), "contree-cli-bin-"));
-  const out = join(dir, "contree");
-  const built = spawnSync(BUN, ["build", "--compile", "cli/main.ts", "--outfile", out], {
-    cwd: ROOT,
-    encoding: "utf8",
-  });
-  if (built.status !== 0) throw new Error(`bun build --compile failed:\n${built.stderr}`);
+  const built = spawnSync(DENO, ["task", "build:cli"], { cwd: ROOT, encoding: "utf8" });
+  if (built.status !== 0) throw new Error(`deno task build:cli failed:\n${built.stderr}`);
+  const out = join(mkdtempSync(join(tmpdir(), "contree-cli-bin-")), "contree");
+  copyFileSync(join(ROOT, ".build/contree"), out);
+  chmodSync(out, 0o755);
   return binary = out;
 }
 
 /** The command line that starts `contree` in `mode`. */
 export function commandLine(mode: Mode): string[] {
-  return mode === "deno"
-    ? [DENO, "run", "-A", "--no-check", join(ROOT, "cli/main.ts")]
-    : [compiledBinary()];
+  const entry = join(ROOT, "cli/main.ts");
+  switch (mode) {
+    case "deno":
+      return [DENO, "run", "-A", "--no-check", entry];
+    case "bun":
+      return [BUN, entry];
+    case "node":
+      // tsx by path: the scratch directory the CLI runs in has no node_modules.
+      return [
+        "node",
+        "--import",
+        pathToFileURL(join(ROOT, "node_modules/tsx/dist/loader.mjs")).href,
+        entry,
+      ];
+    case "binary":
+      return [compiledBinary()];
+  }
 }
 
 /** A backend, a scratch directory and a CONTREE_HOME with the backend's profile saved. */

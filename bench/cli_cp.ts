@@ -1,0 +1,133 @@
+// `contree cp` of a 1 GiB file against `curl` of the same inspect download (uncompressed),
+// alternating in the same run, for the compiled binary and the Deno entry; medians of RUNS runs.
+// Memory: the peak RSS of `cp` minus the peak RSS of `ls /` (same start-up, no transfer),
+// read from /proc while each process runs. Start-up: `contree --help`, medians of 10.
+//   deno run -A bench/cli_cp.ts [RUNS]
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startBackend } from "../tests/server/_backend.ts";
+import { commandLine } from "../tests/cli/_cli.ts";
+import { Contree } from "../src/sdk/mod.ts";
+import { median } from "./_wire_bench.ts";
+
+const runs = Number(Deno.args[0] ?? 5);
+const SIZE = 1024 ** 3;
+const MiB = 1024 * 1024;
+
+/** Runs a command to its end; returns seconds and the peak RSS (MiB) seen in /proc. */
+function measured(argv: string[], env: Record<string, string>, cwd: string) {
+  return new Promise<{ seconds: number; peak: number; code: number }>((resolve, reject) => {
+    const start = performance.now();
+    const child = spawn(argv[0], argv.slice(1), {
+      env: { ...Deno.env.toObject(), ...env },
+      cwd,
+      stdio: "ignore",
+    });
+    let peak = 0;
+    const poll = setInterval(() => {
+      try {
+        const status = readFileSync(`/proc/${child.pid}/status`, "utf8");
+        const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+        peak = Math.max(peak, rss);
+      } catch { /* exited */ }
+    }, 20);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearInterval(poll);
+      resolve({ seconds: (performance.now() - start) / 1000, peak, code: code ?? 1 });
+    });
+  });
+}
+
+const backend = await startBackend();
+const contree = new Contree({ baseUrl: backend.url, token: backend.token });
+const work = mkdtempSync(join(tmpdir(), "contree-bench-cli-"));
+try {
+  const image = await contree.images.use("busybox:latest");
+  const big = await image.run({
+    shell: `head -c ${SIZE} /dev/urandom > /big`,
+    disposable: false,
+    timeout: 600,
+  });
+  const env = { CONTREE_HOME: join(work, "home"), CONTREE_SESSION: "bench", NO_COLOR: "1" };
+  const deno = commandLine("deno");
+  const binary = commandLine("binary");
+  const auth = spawnSync(deno[0], [
+    ...deno.slice(1),
+    "auth",
+    "--token",
+    backend.token,
+    "--url",
+    backend.url,
+    "--type",
+    "jwt",
+  ], { env: { ...Deno.env.toObject(), ...env } });
+  if (auth.status !== 0) throw new Error(String(auth.stderr));
+  spawnSync(deno[0], [...deno.slice(1), "use", big.uuid!], {
+    env: { ...Deno.env.toObject(), ...env },
+  });
+  const url = `${backend.url}/v1/inspect/${big.uuid}/download?path=/big`;
+  const curl = [
+    "curl",
+    "-sf",
+    "-o",
+    join(work, "curl.bin"),
+    "-H",
+    `authorization: Bearer ${backend.token}`,
+    "-H",
+    "accept-encoding: identity",
+    url,
+  ];
+
+  const speed = async (argv: string[], out: string) => {
+    const result = await measured(argv, env, work);
+    if (result.code !== 0 || statSync(join(work, out)).size !== SIZE) {
+      throw new Error(`${argv.join(" ")} failed`);
+    }
+    rmSync(join(work, out));
+    return { mibs: SIZE / MiB / result.seconds, peak: result.peak };
+  };
+  for (const [name, cli] of [["binary", binary], ["deno run", deno]] as const) {
+    await speed(curl, "curl.bin");
+    await speed([...cli, "cp", "/big", "cli.bin"], "cli.bin");
+    const baseline = (await measured([...cli, "ls", "/"], env, work)).peak;
+    const c: number[] = [];
+    const k: number[] = [];
+    let peak = 0;
+    for (let i = 0; i < runs; i++) {
+      c.push((await speed(curl, "curl.bin")).mibs);
+      const cp = await speed([...cli, "cp", "/big", "cli.bin"], "cli.bin");
+      k.push(cp.mibs);
+      peak = Math.max(peak, cp.peak);
+      console.log(
+        `${name} run ${i + 1}: curl ${c[i].toFixed(0)} MiB/s, contree cp ${k[i].toFixed(0)} MiB/s`,
+      );
+    }
+    const ratio = median(k) / median(c);
+    const growth = peak - baseline;
+    console.log(
+      `${name}: curl median ${median(c).toFixed(0)} MiB/s, contree cp median ${
+        median(k).toFixed(0)
+      } MiB/s`,
+    );
+    console.log(
+      `${name}: ratio ${ratio.toFixed(3)} (target >= 0.9) ${ratio >= 0.9 ? "ok" : "MISSED"}`,
+    );
+    console.log(
+      `${name}: RSS peak ${peak.toFixed(0)} MiB, ls / ${baseline.toFixed(0)} MiB, growth ${
+        growth.toFixed(1)
+      } MiB (target <= 32) ${growth <= 32 ? "ok" : "MISSED"}`,
+    );
+    const starts: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      starts.push((await measured([...cli, "--help"], env, work)).seconds * 1000);
+    }
+    console.log(`${name}: contree --help start-up median ${median(starts).toFixed(0)} ms over 10`);
+  }
+} finally {
+  await contree.close();
+  await backend.dispose();
+  rmSync(work, { recursive: true, force: true });
+}
