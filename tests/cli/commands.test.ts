@@ -168,6 +168,15 @@ for (const mode of ["binary", "deno"] as Mode[]) {
       assert.match(missing.stderr, /error:/);
     });
 
+    it("colours only on FORCE_COLOR (NO_COLOR and pipes stay plain)", async () => {
+      const plain = await contree(["ls", "/"]);
+      assert.doesNotMatch(plain.stdout, /\x1b\[/);
+      const forced = await contree(["ls", "/"], { env: { FORCE_COLOR: "1" } });
+      assert.match(forced.stdout, /\x1b\[34mbin\/\x1b\[39m/);
+      const off = await contree(["ls", "/"], { env: { FORCE_COLOR: "0", NO_COLOR: "" } });
+      assert.doesNotMatch(off.stdout, /\x1b\[/);
+    });
+
     it("env, cd and file cp shape the next runs", async () => {
       assert.equal((await contree(["env", "A=1", "B=two"])).code, 0);
       assert.equal((await contree(["env", "-U", "A"])).code, 0);
