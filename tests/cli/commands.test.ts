@@ -2,7 +2,7 @@
 // compiled binary: exit codes, `-f json` output, files really copied, a Dockerfile built.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type CliFixture, jsonLines, type Mode, startCli } from "./_cli.ts";
 
@@ -63,6 +63,8 @@ for (const mode of ["binary", "deno"] as Mode[]) {
       const wrong = await t.run(mode, ["images", "--bogus"]);
       assert.equal(wrong.code, 2);
       assert.match(wrong.stderr, /unknown option/);
+      assert.equal(statSync(join(t.home, "auth.ini")).mode & 0o777, 0o600);
+      assert.match(readFileSync(join(t.home, "auth.ini"), "utf8"), /^\[profile:default\]$/m);
       const missing = await t.run(mode, ["-p", "nobody", "ls"]);
       assert.equal(missing.code, 1);
       assert.match(missing.stderr, /Profile 'nobody' does not exist/);
@@ -113,6 +115,9 @@ for (const mode of ["binary", "deno"] as Mode[]) {
       assert.equal(structured.code, 4);
       const [row] = jsonLines(structured.stdout);
       assert.equal(row.exit_code, 4);
+      const slow = await contree(["run", "-D", "-t", "1", "--", "sleep", "30"]);
+      assert.notEqual(slow.code, 0);
+      assert.match(slow.stderr, /timed out after 1s/);
       assert.equal(row.stdout, "j\n");
       assert.equal(row.status, "SUCCESS");
     });
@@ -170,11 +175,11 @@ for (const mode of ["binary", "deno"] as Mode[]) {
 
     it("colours only on FORCE_COLOR (NO_COLOR and pipes stay plain)", async () => {
       const plain = await contree(["ls", "/"]);
-      assert.doesNotMatch(plain.stdout, /\x1b\[/);
+      assert.ok(!plain.stdout.includes("\x1b["), plain.stdout);
       const forced = await contree(["ls", "/"], { env: { FORCE_COLOR: "1" } });
-      assert.match(forced.stdout, /\x1b\[34mbin\/\x1b\[39m/);
+      assert.ok(forced.stdout.includes("\x1b[34mbin/\x1b[39m"), forced.stdout);
       const off = await contree(["ls", "/"], { env: { FORCE_COLOR: "0", NO_COLOR: "" } });
-      assert.doesNotMatch(off.stdout, /\x1b\[/);
+      assert.ok(!off.stdout.includes("\x1b["), off.stdout);
     });
 
     it("env, cd and file cp shape the next runs", async () => {
