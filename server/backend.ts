@@ -164,6 +164,7 @@ export async function openBackend(config: BackendConfig): Promise<Backend> {
       stopped ??= (async () => {
         try {
           await running.stop();
+          await layers.close();
           await drain?.();
         } finally {
           store.close();

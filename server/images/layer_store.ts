@@ -40,6 +40,8 @@ export { busyboxRootfs } from "./busybox.ts";
 
 const ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567";
 const ID_PATTERN = /^[a-z2-7]{12}$/;
+/** Caps for which a capped workspace is kept ready. */
+const WARM_CAPS = 2;
 /** Directory entries linked or copied at once while flattening. */
 const PARALLEL = 64;
 
@@ -110,6 +112,9 @@ export class LayerStore {
   readonly #layers: string;
   readonly #work: string;
   readonly #tmp: string;
+  /** Capped workspaces made ahead, by cap (null: making it failed). */
+  readonly #warmCapped = new Map<number, Promise<CappedWorkspace | null>>();
+  #closed = false;
 
   /** A store under `dataDir`; call {@linkcode init} before use. */
   constructor(dataDir: string) {
@@ -179,10 +184,38 @@ export class LayerStore {
    * A fresh workspace on a filesystem of its own that refuses writes (ENOSPC) past
    * `capBytes` plus a slack of 40 MiB, so the data directory grows by at most that much while
    * the run writes; `usedBytes()` tells how much the run has written. Needs root, loop devices
-   * and `mkfs.ext4` (`quotaFsProblem()` says what is missing). Costs about 30 ms more than
-   * {@linkcode createWorkspace}, and a copy of what the run wrote at commit.
+   * and `mkfs.ext4` (`quotaFsProblem()` says what is missing). One is made ahead for each of
+   * the two latest caps asked for (formatting and mounting take 20 ms or more), so a run only
+   * pays for them when it comes in faster than they are made; {@linkcode close} removes those.
+   * A commit of a capped workspace copies what the run wrote.
    */
   async createCappedWorkspace(capBytes: number): Promise<CappedWorkspace> {
+    const warm = this.#warmCapped.get(capBytes);
+    this.#warmCapped.delete(capBytes);
+    this.#warmUp(capBytes);
+    return (await warm) ?? await this.#newCappedWorkspace(capBytes);
+  }
+
+  /** Unmounts and removes the capped workspaces made ahead; later ones are made on demand. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const warm = await Promise.all(this.#warmCapped.values());
+    this.#warmCapped.clear();
+    for (const workspace of warm) if (workspace) await this.discard(workspace.id);
+  }
+
+  /** Makes one capped workspace ahead for `capBytes`, keeping those of the latest caps only. */
+  #warmUp(capBytes: number): void {
+    if (this.#closed || this.#warmCapped.has(capBytes)) return;
+    for (const [cap, old] of this.#warmCapped) {
+      if (this.#warmCapped.size < WARM_CAPS) break;
+      this.#warmCapped.delete(cap);
+      void old.then((workspace) => workspace && this.discard(workspace.id));
+    }
+    this.#warmCapped.set(capBytes, this.#newCappedWorkspace(capBytes).catch(() => null));
+  }
+
+  async #newCappedWorkspace(capBytes: number): Promise<CappedWorkspace> {
     const id = newId();
     const dir = `${this.#work}/${id}`;
     await Deno.mkdir(dir);

@@ -25,18 +25,41 @@ function mountsUnder(dir: string): string[] {
     .map((line) => line.split(" ")[4]).filter((mount) => mount.startsWith(`${dir}/`));
 }
 
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function entries(dir: string): string[] {
   return [...Deno.readDirSync(dir)].map((e) => e.name);
 }
 
-/** Waits until nothing is mounted under the data directory and its scratch dirs are empty. */
+/**
+ * What runs left in the data directory's scratch places, waiting a little (a workspace is
+ * discarded just after its operation is recorded). The server keeps a capped workspace ready
+ * per recent cap: mounted, with empty upper and work directories; those are not left behind.
+ */
 async function leftBehind(dataDir: string): Promise<string[]> {
+  const ready = (name: string) =>
+    ["u", "w"].every((sub) => {
+      try {
+        return entries(`${dataDir}/work/${name}/fs/${sub}`).length === 0;
+      } catch {
+        return false;
+      }
+    });
   const left = () => [
-    ...mountsUnder(dataDir),
-    ...entries(`${dataDir}/work`).map((name) => `work/${name}`),
+    ...entries(`${dataDir}/work`).filter((name) => !ready(name)).map((name) => `work/${name}`),
     ...entries(`${dataDir}/tmp`).map((name) => `tmp/${name}`),
+    ...mountsUnder(dataDir).filter((mount) => {
+      const name = mount.slice(`${dataDir}/work/`.length, -"/fs".length);
+      return !mount.startsWith(`${dataDir}/work/`) || !ready(name);
+    }),
   ];
-  // A workspace is discarded just after the operation is recorded.
   for (let i = 0; i < 200 && left().length > 0; i++) {
     await new Promise((r) => setTimeout(r, 25));
   }
@@ -115,7 +138,7 @@ describe("disk caps during the run", () => {
       }),
     );
     assert.equal(capped.status, "SUCCESS", capped.error);
-    assert.ok(capped.image_size >= MiB && capped.image_size < CAP);
+    assert.ok(capped.image_size >= MiB && capped.image_size < CAP, String(capped.image_size));
     const owned = await waitOp(
       b,
       await spawn(b, {
@@ -139,6 +162,18 @@ describe("disk caps during the run", () => {
     );
     assert.equal(text(check.metadata.result.stdout), "/d:\nb\nc\n\n/e:\ny\n1048576\n1000:1000\n");
     assert.deepEqual(await leftBehind(b.dataDir), []);
+  });
+
+  it("unmounts and removes the workspaces it keeps ready when it stops", async () => {
+    assert.ok(entries(`${b.dataDir}/work`).length > 0, "a capped workspace is kept ready");
+    const pid = b.pid;
+    await b.stop();
+    // The child's exit event can come before the process is gone.
+    for (let i = 0; i < 400 && exists(`/proc/${pid}`); i++) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    assert.deepEqual(mountsUnder(b.dataDir), []);
+    assert.deepEqual(entries(`${b.dataDir}/work`), []);
   });
 });
 
