@@ -155,6 +155,10 @@ static int cmd_launch(int argc, char **argv) {
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) fail("prctl", "pdeathsig");
   if (getppid() != parent) exit(EXIT_SETUP);
 
+  /* Before the cgroups: pasta, if the run wants it, is not part of the run (see _network.c). */
+  struct network net;
+  if (network_prepare(&net) != 0) fail("fork", "network helper");
+
   /* Join the limits first: everything started from here on is accounted and limited. */
   char pid[32];
   snprintf(pid, sizeof pid, "%d\n", (int)getpid());
@@ -195,12 +199,12 @@ static int cmd_launch(int argc, char **argv) {
     if (devnull < 0 || dup2(devnull, STDIN_FILENO) < 0) fail("open", "/dev/null");
     close(devnull);
   }
-  /* Before the pid namespace: pasta must not become its pid 1. */
-  pid_t network = 0;
-  if (pasta) {
+  int network = pasta != NULL;
+  if (network) {
     const char *what;
-    network = network_start(pasta, pasta_args, &what);
-    if (network < 0) fail("network:", what);
+    if (network_start(&net, pasta, pasta_args, &what) != 0) fail("network:", what);
+  } else {
+    network_dismiss(&net);
   }
   /*
    * A private mount namespace: the overlay vanishes with the last process of the run. A pid
@@ -283,9 +287,13 @@ static int cmd_launch(int argc, char **argv) {
   close(alive[0]);
   if (network) {
     close(block[0]);
-    if (network_wait(network) != 0) {
+    int failed = network_wait(&net);
+    if (failed) {
       kill(child, SIGKILL);
-      fprintf(stderr, "contree-helper: network: pasta could not wire the run's namespace\n");
+      fprintf(stderr,
+              "contree-helper: network: pasta could not wire the run's namespace (exit status "
+              "%d; 127: not found)\n",
+              failed);
       exit(EXIT_SETUP);
     }
     if (write(block[1], "g", 1) != 1) fail("write", "block fd");
@@ -295,6 +303,7 @@ static int cmd_launch(int argc, char **argv) {
   while (waitpid(child, &status, 0) < 0) {
     if (errno != EINTR) fail("waitpid", NULL);
   }
+  network_end(&net, network);
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 

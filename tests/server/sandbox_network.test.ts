@@ -78,6 +78,41 @@ describe("sandbox network", () => {
     assert.match(off.stdout, /^rc=[1-9]/);
   });
 
+  it("ends pasta with the run", async () => {
+    let launcher = 0;
+    const pastas = new Set<number>();
+    const { stdout } = await run(fx.store, [fx.base], "echo up; sleep 0.3", {
+      network: true,
+      commit: false,
+      onSpawn: (info) => {
+        launcher = info.pid;
+      },
+      onChunk: () => {
+        // pasta is the launcher's child while the run goes on.
+        const children = Deno.readTextFileSync(`/proc/${launcher}/task/${launcher}/children`);
+        for (const pid of children.trim().split(" ").map(Number)) {
+          const comm = Deno.readTextFileSync(`/proc/${pid}/comm`).trim();
+          if (comm.startsWith("passt")) pastas.add(pid);
+        }
+      },
+    });
+    assert.equal(stdout, "up\n");
+    assert.equal(pastas.size, 1);
+    // Killed by its parent-death signal once the launcher has ended: gone, or a zombie.
+    const alive = (pid: number) => {
+      try {
+        const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+        return !/^\d+ \(.*\) [ZX] /.test(stat);
+      } catch {
+        return false;
+      }
+    };
+    for (let i = 0; i < 100 && [...pastas].some(alive); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.deepEqual([...pastas].filter(alive), []);
+  });
+
   it("lets any user serve on a low port of its own namespace", async () => {
     const { stdout, stderr } = await run(
       fx.store,
