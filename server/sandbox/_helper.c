@@ -709,7 +709,13 @@ static int cmd_exec(int argc, char **argv) {
   if (dir >= 0) close(dir);
   if (depth < 1 || depth > 4) fail("read the pid namespaces of", dir_path);
   dprintf(STDOUT_FILENO, "contree-exec %d %ld\n", (int)child, pids[depth - 1]);
-  if (write(go[1], "g", 1) != 1) fail("write", "go");
+  /*
+   * The host may signal the group as soon as it reads the header: a process killed before it
+   * read "go" has closed its end, and the write must not kill this helper with SIGPIPE before
+   * it can report how the process ended.
+   */
+  signal(SIGPIPE, SIG_IGN);
+  if (write(go[1], "g", 1) != 1 && errno != EPIPE) fail("write", "go");
   close(go[1]);
 
   /* This helper keeps only CAP_KILL: enough to end the process group, whatever its uids. */

@@ -169,7 +169,8 @@ describe("server subprocesses", () => {
       shell: true,
     });
     const { stdout } = await execOutput(b, op, {
-      command: "ps -o pid,args; echo from-sub > /shared",
+      // Renamed into place: the main command must not read a created but still empty file.
+      command: "ps -o pid,args; echo from-sub > /shared.new && mv /shared.new /shared",
       shell: true,
     });
     // The sandbox's init, the main command and this shell, nothing from the host.
@@ -228,8 +229,12 @@ describe("server subprocesses", () => {
       shell: true,
     });
     const pid = stdout.trim();
+    // SIGKILL lands when the process is next scheduled and init reaps it after that: on a busy
+    // machine allow a moment (a zombie is already gone), but never 300 s.
     const check = await execOutput(b, uuid, {
-      command: `kill -0 ${pid} 2>/dev/null && echo alive || echo gone`,
+      command: `for i in $(seq 50); do ` +
+        `[ "$(cut -d' ' -f3 /proc/${pid}/stat 2>/dev/null || echo X)" = S ] || ` +
+        `{ echo gone; exit; }; sleep 0.1; done; echo alive`,
       shell: true,
     });
     assert.equal(check.stdout, "gone\n");

@@ -278,10 +278,16 @@ describe("runSandbox", () => {
     );
     assert.ok(Number(counted.stdout.trim()) <= 32, counted.stdout);
     assert.deepEqual(await processesWith("4323"), []);
-    const bomb = await run(fx.store, [fx.base], "b() { b | b & }; b; sleep 4324", {
-      limits: { pids: 64 },
-      timeoutMs: 2000,
-    });
+    // The loop outlives a failed fork of sleep (the bomb holds every pid): the run must time out.
+    const bomb = await run(
+      fx.store,
+      [fx.base],
+      "b() { b | b & }; b; while :; do sleep 4324; done",
+      {
+        limits: { pids: 64 },
+        timeoutMs: 2000,
+      },
+    );
     assert.equal(bomb.result.timedOut, true);
     assert.deepEqual(await processesWith("4324"), []);
   });
