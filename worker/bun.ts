@@ -6,7 +6,9 @@
  * port) from the environment, and prints `gateway listening on http://HOST:PORT`.
  *
  * It serves through Bun's `node:http` rather than `Bun.serve`, which drops the `Content-Length`
- * of streamed bodies and sends them chunked (oven-sh/bun#10507): downloads need their length.
+ * of streamed bodies and sends them chunked (oven-sh/bun#10507; still so in Bun 1.4.5, whether
+ * the handler returns the upstream `fetch` response itself, a new `Response` of its body with
+ * its headers, or a script-made stream): downloads need their length.
  *
  * @module
  */

@@ -4,6 +4,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { GatewayKind } from "./_gateway.ts";
 import { BIG_BYTES, ORIGIN, RO_KEY, RW_KEY, startWorld, type World } from "./_fixture.ts";
+import { ResponseChecker } from "./_openapi.ts";
 import { rawRequest } from "./_raw_http.ts";
 
 const UNKNOWN_UUID = "00000000-0000-4000-8000-000000000000";
@@ -58,11 +59,15 @@ export function gatewaySuite(kind: GatewayKind): void {
   describe(`gateway under ${kind}`, { timeout: 600_000 }, () => {
     let world: World;
     let url: string;
-    const call = (path: string, init: RequestInit & { key?: string | null } = {}) => {
+    /** Every answer that passes through `call` is checked against the served document. */
+    let checker: ResponseChecker;
+    const call = async (path: string, init: RequestInit & { key?: string | null } = {}) => {
       const headers = new Headers(init.headers);
       const key = init.key === undefined ? RW_KEY : init.key;
       if (key !== null) headers.set("authorization", `Bearer ${key}`);
-      return fetch(`${url}${path}`, { ...init, headers });
+      const res = await fetch(`${url}${path}`, { ...init, headers });
+      await checker?.check(init.method ?? "GET", `${url}${path}`, res);
+      return res;
     };
     const run = (ref: string, body: unknown, init: RequestInit & { key?: string } = {}) =>
       call(`/images/${enc(ref)}/run`, {
@@ -84,6 +89,7 @@ export function gatewaySuite(kind: GatewayKind): void {
     before(async () => {
       world = await startWorld(kind);
       url = world.gateway.url;
+      checker = new ResponseChecker(await (await fetch(`${url}/openapi.json`)).json());
     });
     after(async () => {
       await world?.stop();
@@ -467,7 +473,7 @@ export function gatewaySuite(kind: GatewayKind): void {
       assert.match(operation, /^[0-9a-f-]{36}$/);
       abort.abort();
       let status = "";
-      // workerd notices a gone client at the next write: the keepalive frame, within 1 s.
+      // workerd notices a gone client at the next write: the keepalive frame, within a second.
       for (let i = 0; i < 400 && status !== "CANCELLED"; i++) {
         status = (await world.direct.getOperation(operation)).status;
         if (status !== "CANCELLED") await new Promise((resolve) => setTimeout(resolve, 100));
@@ -755,6 +761,11 @@ export function gatewaySuite(kind: GatewayKind): void {
         l.route === "/images/:ref/files/*" && l.bytes === BIG_BYTES
       );
       assert.ok(download, "the big download is logged with its bytes");
+    });
+
+    it("answered every documented operation as its generated OpenAPI document says", () => {
+      // Each `call` above checked its answer's status and JSON body against the document.
+      assert.deepEqual(checker.documented().filter((op) => !checker.seen.has(op)), []);
     });
   });
 }

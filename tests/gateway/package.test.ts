@@ -55,7 +55,9 @@ function installPackage(project: string): void {
   );
   // The package's bare imports, as npm would install them beside it.
   for (const name of Object.keys(config.imports).filter((name) => !name.endsWith("/"))) {
-    symlinkSync(join(root, "node_modules", name), join(project, "node_modules", name));
+    const target = join(project, "node_modules", name);
+    mkdirSync(dirname(target), { recursive: true });
+    symlinkSync(join(root, "node_modules", name), target);
   }
 }
 

@@ -172,7 +172,8 @@ export function createGateway(config: GatewayConfig): hono.Hono<GatewayEnv> {
   }));
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
-  app.get("/openapi.json", (c) => c.json(openApiDocument()));
+  let document: ReturnType<typeof openApiDocument> | undefined;
+  app.get("/openapi.json", (c) => c.json(document ??= openApiDocument()));
 
   app.use("/images", bearerKeys());
   app.use("/images/*", bearerKeys());

@@ -54,12 +54,13 @@ export interface RunResultJson {
 }
 
 /**
- * How often a quiet event stream gets a comment frame, in ms. It keeps proxies and clients from
- * timing out, and it is how a gone client is noticed where the runtime only learns of a closed
- * connection when it writes (workerd, and `wrangler dev`'s proxy in front of it): a run is
- * cancelled upstream within about this long after its client disconnects.
+ * How often a quiet event stream gets a comment frame (3 bytes), in ms. It keeps proxies and
+ * clients from timing out, and it is how a gone client is noticed where the runtime learns of a
+ * closed connection only when it writes (workerd): behind `wrangler dev`'s proxy, which itself
+ * notices only when it forwards a frame, a disconnect takes two frames to reach the gateway, so
+ * the run is cancelled upstream about a second after its client left.
  */
-const KEEPALIVE_MS = 1_000;
+const KEEPALIVE_MS = 500;
 const encoder = new TextEncoder();
 
 function sdkImage(contree: Contree, ref: ImageRef): ContreeImage {
