@@ -167,9 +167,18 @@ export const RunBody = v.pipe(
       v.minValue(1, "timeout is 1 to 3600 seconds"),
       v.maxValue(3600, "timeout is 1 to 3600 seconds"),
     )),
-    disposable: v.optional(v.boolean()),
-    tag: v.optional(TagSchema),
-    network: v.optional(v.boolean()),
+    disposable: v.optional(v.pipe(
+      v.boolean(),
+      v.description("Keep no result image (default true, as in the SDK); `false` keeps it."),
+    )),
+    tag: v.optional(v.pipe(
+      TagSchema,
+      v.description("Tag the result image (needs `disposable: false`; moves the tag)."),
+    )),
+    network: v.optional(v.pipe(
+      v.boolean(),
+      v.description("Let the instance reach the network (default false: its own loopback only)."),
+    )),
   }),
   v.forward(
     v.partialCheck(
