@@ -54,6 +54,8 @@ export interface HttpConfig {
   headers: Record<string, string>;
   fetch: (input: string, init: RequestInit) => Promise<Response>;
   timeout: number;
+  /** Whether streamed bodies are watched for idle stretches (see `RequestSpec.idle`). */
+  idle: boolean;
   retry: RetryPolicy | undefined;
 }
 
@@ -284,7 +286,9 @@ export class Http {
         let res = await config.fetch(url, this.#init(spec, signal, timer));
         if (streaming) {
           timer.clear();
-          if (spec.idle !== false && res.body !== null && !NULL_BODY.has(res.status)) {
+          if (
+            config.idle && spec.idle !== false && res.body !== null && !NULL_BODY.has(res.status)
+          ) {
             const { status, statusText, headers } = res;
             const body = bodyKeepsResponse(res).body!;
             res = new Response(idleTimeout(body, timer), { status, statusText, headers });

@@ -105,6 +105,20 @@ export interface ContreeClientOptions {
    * streams may idle between keepalives).
    */
   timeout?: number;
+  /**
+   * Whether streamed bodies fail with a {@linkcode ContreeTimeoutError} after `timeout` without
+   * a byte (default `true`). With `false` a download or archive is the runtime's own response
+   * body, untouched: a proxy that passes it on (the gateway) keeps the runtime's native pipe, and
+   * leaves waiting to its own client. The headers still wait at most `timeout`.
+   *
+   * @example
+   * ```ts
+   * import { ContreeClient } from "@contree/sdk";
+   *
+   * const client = new ContreeClient({ baseUrl: "http://127.0.0.1:8080", streamIdleTimeout: false });
+   * ```
+   */
+  streamIdleTimeout?: boolean;
   /** The retry policy, or `false` for none. */
   retry?: RetryOptions | false;
   /**
@@ -415,6 +429,7 @@ export class ContreeClient {
         ? (input, init) => userFetch(input, init)
         : (input, init) => fetch(input, init),
       timeout: options.timeout ?? 300_000,
+      idle: options.streamIdleTimeout ?? true,
       retry: options.retry === false ? undefined : this.#policy,
     });
   }

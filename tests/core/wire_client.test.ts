@@ -537,6 +537,18 @@ describe("wire client", () => {
     await assert.rejects(client.uploadFile(stalled, { timeout: 400 }), isIdle(400));
   });
 
+  it("hands the runtime's own body through with streamIdleTimeout: false", async () => {
+    // A stalled body is not failed by the client: the proxy's own client decides.
+    const { body } = await make({ timeout: 200, streamIdleTimeout: false })
+      .downloadStream(IMAGE, "/stall");
+    const reader = body.getReader();
+    assert.equal(new TextDecoder().decode((await reader.read()).value), "0123456789");
+    const next = reader.read().then(() => "read", () => "failed");
+    const waited = new Promise((resolve) => setTimeout(() => resolve("still waiting"), 600));
+    assert.equal(await Promise.race([next, waited]), "still waiting");
+    await reader.cancel();
+  });
+
   it("lets slow but moving bodies and slow consumers take longer than the timeout", async () => {
     // 6 chunks 100 ms apart under a 400 ms timeout.
     const { body } = await client.downloadStream(IMAGE, "/drip", { timeout: 400 });

@@ -40,6 +40,9 @@ export function upstreamClient(options: UpstreamOptions): ContreeClient {
     // calls on 5xx or network errors, two seconds at most.
     retry: { maxAttempts: 3, delays: [100, 300], deadline: 2_000 },
     compressedDownloads: false,
+    // Bodies pass through as the runtime's own streams, so each runtime pipes them natively
+    // (no chunk through JavaScript); a stalled upstream is ended by the client going away.
+    streamIdleTimeout: false,
     ...(options.fetch && { fetch: options.fetch }),
   });
 }
