@@ -291,7 +291,8 @@ try {
           try {
             const cancel = await cancelLatency(dev.url, direct);
             line.cancelSeconds = Number(cancel.toFixed(2));
-            text += `; cancel after disconnect ${cancel.toFixed(2)} s (<= 2 ${verdict(cancel <= 2)})`;
+            const ok = verdict(cancel <= 2);
+            text += `; cancel after disconnect ${cancel.toFixed(2)} s (<= 2 ${ok})`;
           } catch (error) {
             line.cancelError = (error as Error).message;
             text += `; cancel after disconnect MISSED: ${(error as Error).message}`;
