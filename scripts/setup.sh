@@ -21,6 +21,8 @@ command -v openssl >/dev/null || missing+=(openssl)
 # adds a key as host root with keyctl.
 command -v pasta >/dev/null || missing+=(passt)
 command -v keyctl >/dev/null || missing+=(keyutils)
+# The seccomp test also runs an i386 program on x86_64 (the filter's second ABI).
+[ "$(uname -m)" != x86_64 ] || [ -e /usr/lib32/libc.a ] || missing+=(gcc-multilib)
 # Grep tests compare the backend with ripgrep on the same files.
 command -v rg >/dev/null || missing+=(ripgrep)
 # The gateway bench downloads with curl (and the main job's examples use it).

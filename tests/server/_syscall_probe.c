@@ -3,7 +3,8 @@
  * would reject with something other than EPERM (a bad pointer, flag or descriptor), and prints
  * one line per call: `NAME ERRNO-NAME` (or `NAME ok`). Inside a sandbox every line must read
  * EPERM; on the host (root, no filter) none may, which shows that the EPERM comes from the
- * filter. Nothing here changes the host: every call fails before it could act.
+ * filter. Nothing here changes the host: every call fails before it could act. Built for
+ * x86_64 or aarch64, and with -m32 for i386 (its own numbers, checked by the filter too).
  *
  *   probe denied     the denied calls (safe to run on the host)
  *   probe allowed    calls that must keep working in a sandbox (sandbox only)
@@ -37,7 +38,9 @@ static void denied(void) {
   PROBE(finit_module, -1L, BAD, 0L);
   PROBE(delete_module, BAD, 0L);
   PROBE(kexec_load, 0L, 0L, 0L, 0xffff0000L);
+#ifdef __NR_kexec_file_load
   PROBE(kexec_file_load, -1L, -1L, 0L, 0L, 0xffffL);
+#endif
   PROBE(bpf, 0x7fffL, 0L, 0L);
   PROBE(perf_event_open, BAD, 0L, -1L, -1L, 0L);
   PROBE(userfaultfd, 0x7fffffffL);
@@ -47,10 +50,18 @@ static void denied(void) {
   PROBE(reboot, 0L, 0L, 0L, 0L);
   PROBE(acct, BAD);
   PROBE(clock_settime, -1L, BAD);
+#ifdef __NR_clock_settime64
+  PROBE(clock_settime64, -1L, BAD);
+#endif
   PROBE(settimeofday, BAD, 0L);
+#ifdef __NR_stime
+  PROBE(stime, BAD);
+#endif
   PROBE(io_uring_setup, 0L, BAD);
+#ifdef __x86_64__
   /* The x32 ABI (bit 30 of the number): getpid through it. */
   report("x32_getpid", syscall(0x40000000 | __NR_getpid));
+#endif
 }
 
 static void allowed(void) {

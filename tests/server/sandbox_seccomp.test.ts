@@ -23,12 +23,13 @@ function results(text: string): Map<string, string> {
 describe("sandbox seccomp filter", () => {
   let fx: Fixture;
   let dir: string;
-  let probe: SandboxFile;
-  const runProbe = async (...args: string[]) => {
+  let probes: SandboxFile[];
+  /** Runs /probe (or /probe32) in a sandbox and returns its results. */
+  const runProbe = async (binary: "probe" | "probe32", ...args: string[]) => {
     const { stdout, stderr, result } = await run(fx.store, [fx.base], "", {
-      command: "/probe",
+      command: `/${binary}`,
       args,
-      files: [probe],
+      files: probes,
       commit: false,
     });
     assert.equal(result.exitCode, 0, stderr);
@@ -40,7 +41,19 @@ describe("sandbox seccomp filter", () => {
     dir = await Deno.makeTempDir({ prefix: "contree-probe-" });
     const built = await command("gcc", ["-static", "-O2", "-o", `${dir}/probe`, PROBE_SOURCE]);
     assert.equal(built.code, 0, built.out);
-    probe = { path: "/probe", source: `${dir}/probe`, mode: 0o755, uid: 0, gid: 0 };
+    probes = ["probe", "probe32"].map((name) => ({
+      path: `/${name}`,
+      source: `${dir}/${name}`,
+      mode: 0o755,
+      uid: 0,
+      gid: 0,
+    }));
+    // An i386 build where the kernel runs them (x86_64): the filter's second ABI. Elsewhere a
+    // copy of the native one stands in, so both paths below exist.
+    const i386 = Deno.build.arch === "x86_64"
+      ? await command("gcc", ["-m32", "-static", "-O2", "-o", `${dir}/probe32`, PROBE_SOURCE])
+      : await command("cp", [`${dir}/probe`, `${dir}/probe32`]);
+    assert.equal(i386.code, 0, i386.out);
   });
   after(async () => {
     await fx.close();
@@ -49,7 +62,7 @@ describe("sandbox seccomp filter", () => {
 
   it("fails each denied call with EPERM inside, where the host's kernel gives other errors", async () => {
     const host = results((await command(`${dir}/probe`, ["denied"])).out);
-    const inside = await runProbe("denied");
+    const inside = await runProbe("probe", "denied");
     assert.ok(inside.size >= 20, `${[...inside]}`);
     assert.deepEqual([...inside.keys()], [...host.keys()]);
     for (const [name, outcome] of inside) {
@@ -58,16 +71,27 @@ describe("sandbox seccomp filter", () => {
     }
   });
 
+  it("does the same for i386 programs, with their own system call numbers", async () => {
+    const host = results((await command(`${dir}/probe32`, ["denied"])).out);
+    const inside = await runProbe("probe32", "denied");
+    assert.deepEqual([...inside.keys()], [...host.keys()]);
+    for (const [name, outcome] of inside) {
+      assert.equal(outcome, "EPERM", `${name} inside: ${outcome}`);
+      assert.notEqual(host.get(name), "EPERM", `${name} on the host: the arguments must not`);
+    }
+  });
+
   it("denies nested user namespaces, keeps fork and reading the clock", async () => {
-    const inside = await runProbe("allowed");
-    assert.deepEqual(Object.fromEntries(inside), {
-      unshare_newuser: "EPERM",
-      clone3: "ENOSYS",
-      adjtimex_read: "ok",
-      adjtimex_set: "EPERM",
-      clock_adjtime_set: "EPERM",
-      fork: "ok",
-    });
+    for (const binary of ["probe", "probe32"] as const) {
+      assert.deepEqual(Object.fromEntries(await runProbe(binary, "allowed")), {
+        unshare_newuser: "EPERM",
+        clone3: "ENOSYS",
+        adjtimex_read: "ok",
+        adjtimex_set: "EPERM",
+        clock_adjtime_set: "EPERM",
+        fork: "ok",
+      }, binary);
+    }
   });
 
   it("hides the host root's keys and keeps a run's keys off the host", async () => {
@@ -78,7 +102,7 @@ describe("sandbox seccomp filter", () => {
     try {
       // The key is there for host root: the search below would find it without the filter.
       assert.equal((await command("keyctl", ["search", "@u", "user", name])).out.trim(), id);
-      const inside = await runProbe("keys", name);
+      const inside = await runProbe("probe", "keys", name);
       assert.deepEqual(Object.fromEntries(inside), {
         keyctl_search: "EPERM",
         add_key: "EPERM",
