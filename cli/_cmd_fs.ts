@@ -65,6 +65,7 @@ export async function ls(ctx: Context, path: string | undefined): Promise<number
 }
 
 const LARGE = 8 << 20;
+const WRITE_BUFFER = 1 << 20;
 
 /** `contree cat PATH`: streamed; a progress bar for large files on a terminal. */
 export async function cat(ctx: Context, path: string): Promise<number> {
@@ -100,7 +101,39 @@ export async function downloadResumable(
 ): Promise<number> {
   const contree = await ctx.contree();
   const partial = `${dest}.part`;
+  // Chunks are gathered into 1 MiB buffers; one buffer is written (asynchronously, at its
+  // offset) while the next fills: few large writes, overlapped with the network, in bounded
+  // memory (two buffers).
   const file = await open(partial, "w");
+  let filling = new Uint8Array(WRITE_BUFFER);
+  let spare = new Uint8Array(WRITE_BUFFER);
+  let buffered = 0;
+  let written = 0;
+  let writing: Promise<unknown> = Promise.resolve();
+  const writeAll = async (bytes: Uint8Array, length: number, position: number) => {
+    for (let at = 0; at < length;) {
+      at += (await file.write(bytes, at, length - at, position + at)).bytesWritten;
+    }
+  };
+  const flush = async () => {
+    await writing;
+    const bytes = filling;
+    const length = buffered;
+    writing = writeAll(bytes, length, written);
+    written += length;
+    filling = spare;
+    spare = bytes;
+    buffered = 0;
+  };
+  const put = async (chunk: Uint8Array) => {
+    for (let at = 0; at < chunk.length;) {
+      const n = Math.min(chunk.length - at, WRITE_BUFFER - buffered);
+      filling.set(chunk.subarray(at, at + n), buffered);
+      buffered += n;
+      at += n;
+      if (buffered === WRITE_BUFFER) await flush();
+    }
+  };
   const bar = ctx.bar(`cp ${basename(path)}`);
   let offset = 0;
   let total: number | undefined;
@@ -125,7 +158,7 @@ export async function downloadResumable(
       const before = offset;
       try {
         for await (const chunk of download.body) {
-          await file.write(chunk, 0, chunk.length, offset);
+          await put(chunk);
           offset += chunk.length;
           bar.update({ bytes: offset, total });
         }
@@ -142,9 +175,12 @@ export async function downloadResumable(
       }
       if (offset > before) failures = 0;
     }
+    await flush();
+    await writing;
     await file.close();
     await rename(partial, dest);
   } catch (error) {
+    await writing.catch(() => {});
     await file.close().catch(() => {});
     await rm(partial, { force: true });
     throw error;
