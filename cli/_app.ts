@@ -25,7 +25,7 @@ import {
 } from "./_cmd_session.ts";
 import { diff } from "./_cmd_diff.ts";
 import { build, BuildError } from "./_build.ts";
-import { runCommand } from "./_run.ts";
+import { BROKEN_PIPE, isBrokenPipe, runCommand } from "./_run.ts";
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 const integer = (name: string) => (value: string) => {
@@ -168,6 +168,7 @@ function program(done: (code: number) => void): Command {
     .option("-d, --detach", "print the operation and exit without waiting")
     .option("--preserve-env", "keep the environment in the result image (server side)")
     .option("--use <image>", "switch the session to IMAGE first")
+    .option("-I, --interpreter", "shebang mode: run the script file given first with sh -s")
     .action(act((ctx, words: string[], o: Record<string, unknown>) =>
       runCommand(ctx, words, {
         timeout: o.timeout as number,
@@ -182,6 +183,7 @@ function program(done: (code: number) => void): Command {
         detach: Boolean(o.detach),
         preserveEnv: Boolean(o.preserveEnv),
         use: o.use as string | undefined,
+        interpreter: Boolean(o.interpreter),
       })
     ));
 
@@ -389,6 +391,8 @@ function program(done: (code: number) => void): Command {
  */
 export async function main(argv: string[]): Promise<number> {
   let code = 0;
+  // A closed stdout surfaces as a rejected write (exit 141); no unhandled 'error' event.
+  process.stdout.on("error", () => {});
   const root = program((c) => (code = c));
   if (argv.length === 0) {
     root.outputHelp();
@@ -405,6 +409,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 function report(error: unknown): number {
+  if (isBrokenPipe(error)) return BROKEN_PIPE;
   if (error instanceof CommanderError) {
     if (
       error.code === "commander.helpDisplayed" || error.code === "commander.version" ||

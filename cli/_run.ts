@@ -1,5 +1,6 @@
 // `contree run`: spawn a command in the session's image (or --use IMAGE), stream its output
 // live, forward piped stdin, and exit with the command's exit code.
+import { readFile } from "node:fs/promises";
 import process from "node:process";
 import {
   type ClosableStreamRepr,
@@ -27,6 +28,17 @@ export interface RunCommandOptions {
   detach?: boolean;
   preserveEnv?: boolean;
   use?: string;
+  interpreter?: boolean;
+}
+
+/** The exit code after a broken pipe (128 + SIGPIPE), as the official CLI uses. */
+export const BROKEN_PIPE = 141;
+
+/** Whether `error` is a write to a closed pipe. */
+export function isBrokenPipe(error: unknown): boolean {
+  const code = (error as { code?: string })?.code;
+  return code === "EPIPE" || code === "ERR_STREAM_DESTROYED" ||
+    /broken pipe/i.test(String((error as Error)?.message));
 }
 
 /** Joins words for `sh -c`, quoting each unless it is plainly safe. */
@@ -173,7 +185,19 @@ export async function runCommand(
   if (Object.keys(env).length > 0) body.env = env;
   if (options.preserveEnv) body.preserve_env = true;
   if (Object.keys(files).length > 0) body.files = files;
-  const stdin = StdinPipe.open();
+  if (options.interpreter) {
+    // `#!/usr/bin/env -S contree run -I`: the script's body (without the #! line) is the stdin
+    // of `sh -s`, the script's arguments are its arguments.
+    const script = (await readFile(words[0], "utf8")).replaceAll("\r\n", "\n");
+    const bodyText = script.startsWith("#!") ? script.slice(script.indexOf("\n") + 1) : script;
+    Object.assign(body, {
+      command: "/bin/sh",
+      args: words.length > 1 ? ["-s", "--", ...words.slice(1)] : ["-s"],
+      shell: false,
+      stdin: { ...encodeStream(bodyText), close: true },
+    });
+  }
+  const stdin = options.interpreter ? undefined : StdinPipe.open();
   try {
     if (stdin) body.stdin = await stdin.first();
     const { uuid } = await contree.api.spawnInstance(body);
@@ -234,6 +258,11 @@ async function follow(
         completion = event.data;
       }
     }
+  } catch (error) {
+    if (!isBrokenPipe(error)) throw error;
+    // Our stdout was closed (`contree run ... | head`): stop the command, exit as SIGPIPE would.
+    await contree.api.cancelOperation(uuid).catch(() => {});
+    return BROKEN_PIPE;
   } finally {
     process.off("SIGINT", onSigint);
   }

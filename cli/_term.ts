@@ -29,12 +29,29 @@ export function ttys(): { stdout: boolean; stderr: boolean } {
   return { stdout: process.stdout.isTTY === true, stderr: process.stderr.isTTY === true };
 }
 
-/** Writes to stdout, waiting when the pipe is full. */
+/** Writes to stdout, waiting when the pipe is full; rejects once stdout is closed (EPIPE). */
 export function writeOut(chunk: Uint8Array | string): Promise<void> {
+  const stdout = process.stdout;
   return new Promise((resolve, reject) => {
-    const ok = process.stdout.write(chunk, (error) => (error ? reject(error) : undefined));
-    if (ok) resolve();
-    else process.stdout.once("drain", () => resolve());
+    if (stdout.destroyed) {
+      reject(Object.assign(new Error("stdout is closed"), { code: "EPIPE" }));
+      return;
+    }
+    let settled = false;
+    const done = (error?: Error | null) => {
+      if (settled) return;
+      settled = true;
+      stdout.off("drain", onDrain);
+      stdout.off("error", done);
+      if (error) reject(error);
+      else resolve();
+    };
+    const onDrain = () => done();
+    if (stdout.write(chunk, (error) => error && done(error))) done();
+    else {
+      stdout.once("drain", onDrain);
+      stdout.once("error", done);
+    }
   });
 }
 

@@ -78,6 +78,8 @@ export interface CliFixture {
   scratch: string;
   /** Runs `contree ARGS` in `mode`. */
   run(mode: Mode, args: string[], options?: InvokeOptions): Promise<Result>;
+  /** Runs a bash script in which `$contree` starts `contree` in `mode`. */
+  shell(mode: Mode, script: string, env?: Record<string, string>): Promise<Result>;
   dispose(): Promise<void>;
 }
 
@@ -140,6 +142,11 @@ export async function startCli(backendArgs: string[] = []): Promise<CliFixture> 
         env: { ...baseEnv(), ...options.env },
         cwd: options.cwd ?? scratch,
         stdin: options.stdin,
+      }),
+    shell: (mode, script, env = {}) =>
+      collect(["bash", "-c", `contree="${commandLine(mode).join(" ")}"; ${script}`], {
+        env: { ...baseEnv(), ...env },
+        cwd: scratch,
       }),
     async dispose() {
       await backend.dispose();

@@ -122,6 +122,23 @@ for (const mode of ["binary", "deno"] as Mode[]) {
       assert.equal(row.status, "SUCCESS");
     });
 
+    it("run -I runs a shebang script; a closed stdout ends with 141 and cancels the run", async () => {
+      writeFileSync(
+        join(t.scratch, "script.sh"),
+        '#!/usr/bin/env -S contree run -I\necho "args: $*"\n',
+      );
+      const script = await contree(["run", "-D", "-I", "script.sh", "a", "b c"]);
+      assert.equal(script.code, 0, script.stderr);
+      assert.equal(script.stdout, "args: a b c\n");
+      const piped = await t.shell(
+        mode,
+        `$contree -S ${session} run -D -- sh -c 'while true; do echo y; sleep 0.1; done' | head -c 4; echo " status=\${PIPESTATUS[0]}"`,
+      );
+      assert.equal(piped.stdout, "y\ny\n status=141\n", piped.stderr);
+      const cancelled = await json(["ps", "-a", "--status", "C"]);
+      assert.ok(cancelled.length > 0);
+    });
+
     it("run --file sends files with a mode; --disposable keeps the session image", async () => {
       writeFileSync(join(t.scratch, "tool.sh"), "#!/bin/sh\necho tool ran\n");
       mkdirSync(join(t.scratch, "tree/sub"), { recursive: true });
