@@ -211,6 +211,22 @@ export function graphLines(session: Session, c: (kind: string, text: string) => 
       if (col === -1) col = lanes.push(entry.id) - 1;
       else lanes[col] = entry.id;
     }
+    // Other lanes waiting for this entry (its children on other branches) join it first.
+    const joining = lanes.map((lane, i) => i !== col && lane === entry.id);
+    if (joining.some(Boolean)) {
+      const chars = Array.from(
+        { length: lanes.length * 2 },
+        (_, p) => p % 2 === 0 && lanes[p / 2] !== null && !joining[p / 2] ? "|" : " ",
+      );
+      joining.forEach((join, i) => {
+        if (join) chars[i > col ? 2 * i - 1 : 2 * i + 1] = i > col ? "/" : "\\";
+      });
+      lines.push(chars.join("").trimEnd());
+      joining.forEach((join, i) => {
+        if (join) lanes[i] = null;
+      });
+      while (lanes.length > 0 && lanes.at(-1) === null) lanes.pop();
+    }
     const row = lanes.map((lane, i) => (i === col ? c("mark", "*") : lane === null ? " " : "|"))
       .join(" ");
     const labels = Object.entries(session.state.branches).filter(([, id]) => id === entry.id)
@@ -223,18 +239,7 @@ export function graphLines(session: Session, c: (kind: string, text: string) => 
         c("image", entry.image.slice(0, 8))
       } ${entry.title}`,
     );
-    const joined = lanes.map((lane, i) => i !== col && lane === entry.id);
     lanes[col] = entry.parent;
-    // Lanes that waited for this entry end here.
-    joined.forEach((join, i) => {
-      if (join) lanes[i] = null;
-    });
-    if (joined.some(Boolean)) {
-      lines.push(
-        lanes.map((lane, i) => (joined[i] ? (i > col ? "/" : "\\") : lane === null ? " " : "|"))
-          .join(" ").trimEnd(),
-      );
-    }
     while (lanes.length > 0 && lanes.at(-1) === null) lanes.pop();
   }
   return lines;
