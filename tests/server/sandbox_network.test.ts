@@ -78,9 +78,10 @@ describe("sandbox network", () => {
     assert.match(off.stdout, /^rc=[1-9]/);
   });
 
-  it("ends pasta with the run", async () => {
+  it("runs pasta with no path to the host, and ends it with the run", async () => {
     let launcher = 0;
     const pastas = new Set<number>();
+    const commandLines: string[] = [];
     const { stdout } = await run(fx.store, [fx.base], "echo up; sleep 0.3", {
       network: true,
       commit: false,
@@ -92,12 +93,23 @@ describe("sandbox network", () => {
         const children = Deno.readTextFileSync(`/proc/${launcher}/task/${launcher}/children`);
         for (const pid of children.trim().split(" ").map(Number)) {
           const comm = Deno.readTextFileSync(`/proc/${pid}/comm`).trim();
-          if (comm.startsWith("passt")) pastas.add(pid);
+          if (!comm.startsWith("passt") || pastas.has(pid)) continue;
+          pastas.add(pid);
+          commandLines.push(Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0").join(" "));
         }
       },
     });
     assert.equal(stdout, "up\n");
     assert.equal(pastas.size, 1);
+    // Traffic to the gateway's address (never sent here) goes to the real gateway rather than
+    // to the host's loopback, and no port is forwarded either way: the defaults would.
+    const options = [
+      "--no-map-gw",
+      ...["--tcp-ports none", "--udp-ports none", "--tcp-ns none", "--udp-ns none"],
+    ];
+    for (const option of options) {
+      assert.ok(commandLines[0].includes(option), `${option} in ${commandLines[0]}`);
+    }
     // Killed by its parent-death signal once the launcher has ended: gone, or a zombie.
     const alive = (pid: number) => {
       try {
