@@ -214,7 +214,7 @@ export function graphLines(session: Session, c: (kind: string, text: string) => 
     // Other lanes waiting for this entry (its children on other branches) join it first.
     const joining = lanes.map((lane, i) => i !== col && lane === entry.id);
     if (joining.some(Boolean)) {
-      const chars = Array.from(
+      const chars: string[] = Array.from(
         { length: lanes.length * 2 },
         (_, p) => p % 2 === 0 && lanes[p / 2] !== null && !joining[p / 2] ? "|" : " ",
       );

@@ -8,7 +8,7 @@ import { parseDockerfile, substitute } from "../../cli/_build.ts";
 import { deriveTag, expandBraces, normalizeRegistryUrl } from "../../cli/_cmd_images.ts";
 import { graphLines } from "../../cli/_cmd_session.ts";
 import { parseEnv, shellJoin } from "../../cli/_run.ts";
-import { Session, SessionStore, UsageError } from "../../cli/_session.ts";
+import { type Session, SessionStore, UsageError } from "../../cli/_session.ts";
 import { colorEnabled } from "../../cli/_term.ts";
 
 describe("cli parsers", () => {
