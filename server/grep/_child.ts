@@ -5,7 +5,7 @@
  */
 import { LayeredView } from "../images/layered_view.ts";
 import type { ChildJob, ChildMessage } from "./_protocol.ts";
-import type { GrepMatch } from "./result.ts";
+import type { GrepMatch } from "../../src/wire/mod.ts";
 import { searchImage } from "./search.ts";
 
 const job: ChildJob = JSON.parse(await new Response(Deno.stdin.readable).text());

@@ -1,6 +1,6 @@
 /** What `grepImage` and its child process (`_child.ts`) exchange. */
 import type { GrepRequest } from "./request.ts";
-import type { GrepMatch } from "./result.ts";
+import type { GrepMatch } from "../../src/wire/mod.ts";
 import type { GrepLimits } from "./search.ts";
 
 /** The job, sent as JSON on the child's stdin. */

@@ -9,7 +9,7 @@ import { GlobFilter } from "./glob_filter.ts";
 import { Matcher } from "./matcher.ts";
 import type { ChildJob, ChildMessage } from "./_protocol.ts";
 import type { GrepRequest } from "./request.ts";
-import type { GrepMatch, GrepResult } from "./result.ts";
+import type { GrepMatch, GrepResult } from "../../src/wire/mod.ts";
 import { DEFAULT_GREP_LIMITS, type GrepLimits, resolveRoots } from "./search.ts";
 
 /** Time the child gets past its own deadline before it is killed. */

@@ -44,6 +44,5 @@ export * from "./glob_filter.ts";
 export * from "./grep.ts";
 export * from "./matcher.ts";
 export * from "./request.ts";
-export * from "./result.ts";
 export * from "./search.ts";
 export * from "./smart_case.ts";

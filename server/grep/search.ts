@@ -9,7 +9,7 @@ import { GlobFilter } from "./glob_filter.ts";
 import { LineBuffer } from "./_line_buffer.ts";
 import { Matcher } from "./matcher.ts";
 import type { GrepRequest } from "./request.ts";
-import type { GrepMatch, GrepResult, GrepSubmatch } from "./result.ts";
+import type { GrepMatch, GrepResult, GrepSubmatch } from "../../src/wire/mod.ts";
 import { decodeLossy, utf8Length } from "./_utf8.ts";
 
 /** Budgets that bound one grep; reaching one ends the search with `truncated: true`. */

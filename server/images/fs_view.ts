@@ -8,7 +8,7 @@ import {
 import { LayeredView, type Node } from "./layered_view.ts";
 import type { DirectoryList, FileItem } from "../../src/wire/types.ts";
 import { BLOCK, encodeHeader, END_OF_ARCHIVE, padding, type TarType } from "./_tar.ts";
-import { sliceStream } from "../../src/wire/_range.ts";
+import { sliceStream } from "../../src/wire/mod.ts";
 
 // The wire's shapes (wire protocol 3), shared with the client so the two cannot drift apart.
 export type { DirectoryList, FileItem } from "../../src/wire/types.ts";

@@ -1,6 +1,7 @@
 /** What a run or an import ends with, before it is recorded; shared by the ops runners. */
 import type { SandboxResult } from "../sandbox/run.ts";
-import type { ImageRecord, OperationStatus } from "../store/mod.ts";
+import type { TerminalStatus } from "../../src/wire/mod.ts";
+import type { ImageRecord } from "../store/mod.ts";
 import { OutputCapture } from "./output_capture.ts";
 
 /** The failure of operations a stopping server ends. */
@@ -8,7 +9,7 @@ export const STOPPED = "server stopped while the operation was running";
 
 /** The terminal state of one operation, as the recorder writes it. */
 export interface Outcome {
-  status: OperationStatus;
+  status: TerminalStatus;
   error: string | null;
   /** A new image to store with the terminal state. */
   image?: ImageRecord;
@@ -22,7 +23,7 @@ export interface Outcome {
 }
 
 /** An outcome with no result, no image and no output. */
-export function emptyOutcome(status: OperationStatus, error: string | null): Outcome {
+export function emptyOutcome(status: TerminalStatus, error: string | null): Outcome {
   return {
     status,
     error,

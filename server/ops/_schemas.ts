@@ -1,5 +1,6 @@
 /** valibot pieces shared by the request schemas, and their error messages. */
 import * as v from "valibot";
+import { decodeStream } from "../../src/wire/mod.ts";
 
 /** A non-negative integer. */
 export const uint = v.pipe(v.number(), v.integer(), v.minValue(0));
@@ -11,13 +12,28 @@ export const absolutePath = v.pipe(
   v.check((p) => !p.includes("\0"), "must not contain NUL"),
 );
 
-/** `ClosableStreamRepr`: bytes as text or base64, and whether stdin closes after them. */
+function decodes(repr: { value: string; encoding: string; close: boolean }): boolean {
+  try {
+    decodeStream(repr);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `ClosableStreamRepr`: bytes as text or base64 (checked: invalid base64 is refused, not
+ * guessed at), and whether stdin closes after them.
+ */
 export function closableStream(closeByDefault: boolean) {
-  return v.object({
-    value: v.string(),
-    encoding: v.nullish(v.string(), "ascii"),
-    close: v.nullish(v.boolean(), closeByDefault),
-  });
+  return v.pipe(
+    v.object({
+      value: v.string(),
+      encoding: v.nullish(v.string(), "ascii"),
+      close: v.nullish(v.boolean(), closeByDefault),
+    }),
+    v.forward(v.check(decodes, "is not valid base64"), ["value"]),
+  );
 }
 
 function issuePath(issue: v.BaseIssue<unknown>): string {

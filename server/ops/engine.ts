@@ -4,6 +4,7 @@
  * restarts. The runs themselves are in `instance_run.ts` and `image_import.ts`, their
  * snapshots in `snapshot.ts`, and the terminal write in `recorder.ts`.
  */
+import { isTerminalStatus } from "../../src/wire/mod.ts";
 import type { LayerStore } from "../images/layer_store.ts";
 import {
   type ImageImportRequest,
@@ -19,7 +20,6 @@ import {
   type OperationKind,
   type OperationRecord,
   type Store,
-  TERMINAL_STATUSES,
 } from "../store/mod.ts";
 import type { EventHub } from "./event_hub.ts";
 import type { ExecRequest, StdinInput } from "./exec_request.ts";
@@ -234,7 +234,7 @@ export class OperationEngine {
   cancel(uuid: string): CancelOutcome {
     const op = this.#store.operations.get(uuid);
     if (!op) return "not_found";
-    if (TERMINAL_STATUSES.has(op.status)) return "not_cancellable";
+    if (isTerminalStatus(op.status)) return "not_cancellable";
     const queued = this.#queue.indexOf(op.uuid);
     if (queued >= 0) {
       this.#queue.splice(queued, 1);

@@ -1,6 +1,23 @@
 /** Live and durable operation event logs, with batched writes and waiting readers. */
+import type { OperationEvent, UnknownEvent } from "../../src/wire/mod.ts";
 import type { Database, EventFilter, EventRepo, StoredEvent } from "../store/mod.ts";
 import { isoTime, transaction } from "../store/mod.ts";
+
+/**
+ * The payload of each event type, from the wire's event types: what the backend appends is
+ * what the client's schemas (`parseOperationEvent`) accept.
+ *
+ * @example
+ * ```ts
+ * const truncated: EventPayloads["truncated"] = { stream: "stdout", bytes_emitted: 10, bytes_dropped: 5 };
+ * ```
+ */
+export type EventPayloads = {
+  [E in Exclude<OperationEvent, UnknownEvent> as E["type"]]: E["data"];
+};
+
+/** An event type the backend writes (`init`, `spawn`, `stdout`, ..., `completion`). */
+export type EventType = keyof EventPayloads;
 
 interface LiveLog {
   nextId: number;
@@ -50,8 +67,13 @@ export class EventHub {
     return this.#live.has(uuid);
   }
 
-  /** Appends an event to a live log and wakes its readers. */
-  append(uuid: string, type: string, spid: number, data: unknown): StoredEvent {
+  /** Appends an event (its payload typed by its type) to a live log and wakes its readers. */
+  append<T extends EventType>(
+    uuid: string,
+    type: T,
+    spid: number,
+    data: EventPayloads[T],
+  ): StoredEvent {
     const log = this.#live.get(uuid);
     if (!log) throw new Error(`event log of ${uuid} is closed`);
     const id = log.nextId++;

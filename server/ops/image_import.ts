@@ -8,7 +8,7 @@ import {
 import { type ImageRepo, isoTime, type OperationRepo } from "../store/mod.ts";
 import type { EventHub } from "./event_hub.ts";
 import { emptyOutcome, errorMessage, type Outcome, STOPPED } from "./_outcome.ts";
-import { toStreamRepr } from "./stream_repr.ts";
+import { encodeStream } from "../../src/wire/mod.ts";
 
 /** Seconds an import may take when its request names no `timeout`. */
 const DEFAULT_IMPORT_TIMEOUT = 600;
@@ -57,7 +57,7 @@ export async function runImport(
       signal: AbortSignal.any([signal, timeout]),
       onProgress: (event) => {
         const line = describeProgress(event);
-        if (line) deps.hub.append(uuid, "stdout", 0, toStreamRepr(new TextEncoder().encode(line)));
+        if (line) deps.hub.append(uuid, "stdout", 0, encodeStream(line));
       },
     });
     const known = deps.images.byContent(result.layers, result.config.env, result.config.workdir);

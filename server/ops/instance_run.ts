@@ -9,7 +9,7 @@ import { OutputCapture } from "./output_capture.ts";
 import type { ProcessTable } from "./process_table.ts";
 import { overCap, type SnapshotDeps, snapshotRun } from "./snapshot.ts";
 import type { SpawnRequest } from "./spawn_request.ts";
-import { fromStreamRepr, toStreamRepr } from "./stream_repr.ts";
+import { decodeStream, encodeStream } from "../../src/wire/mod.ts";
 import { processEnv, redactEnv } from "./_env.ts";
 import { emptyOutcome, errorMessage, type Outcome, STOPPED } from "./_outcome.ts";
 
@@ -143,7 +143,7 @@ export async function runInstance(
       uid: request.uid,
       gid: request.gid,
       hostname: request.hostname,
-      stdin: processes.mainStdin ?? (request.stdin ? fromStreamRepr(request.stdin) : undefined),
+      stdin: processes.mainStdin ?? (request.stdin ? decodeStream(request.stdin) : undefined),
       files,
       timeoutMs: request.timeout * 1000,
       network: request.networking.enabled,
@@ -166,7 +166,7 @@ export async function runInstance(
       onOutput: (stream, chunk) => {
         if (!spawned) spawnEvent(0);
         const kept = (stream === "stdout" ? stdout : stderr).push(chunk);
-        if (kept) hub.append(uuid, stream, 1, toStreamRepr(kept));
+        if (kept) hub.append(uuid, stream, 1, encodeStream(kept));
       },
       // Subprocesses die with the sandbox: their exit events come before what follows.
     }).finally(() => {

@@ -12,7 +12,7 @@ export {
   SpawnError,
   type SpawnRefusal,
 } from "./engine.ts";
-export { EventHub } from "./event_hub.ts";
+export { EventHub, type EventPayloads, type EventType } from "./event_hub.ts";
 export {
   type ExecRequest,
   type Parsed,
@@ -32,4 +32,3 @@ export {
   type SpawnParse,
   type SpawnRequest,
 } from "./spawn_request.ts";
-export { fromStreamRepr, type StreamRepr, toStreamRepr } from "./stream_repr.ts";

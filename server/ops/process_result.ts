@@ -3,7 +3,7 @@ import type { SandboxResources } from "../sandbox/run.ts";
 import type { StoredEvent } from "../store/mod.ts";
 import type { EventHub } from "./event_hub.ts";
 import { instanceResources } from "./_resources.ts";
-import { fromStreamRepr, toStreamRepr } from "./stream_repr.ts";
+import { decodeStream, encodeStream } from "../../src/wire/mod.ts";
 
 const PAGE = 1024;
 
@@ -74,7 +74,7 @@ export function processResult(
     const { data } = JSON.parse(event.json);
     if (event.type === "spawn") pid = data.pid;
     else if (event.type === "stdout" || event.type === "stderr") {
-      output[event.type].push(fromStreamRepr(data));
+      output[event.type].push(decodeStream(data));
     } else if (
       event.type === "truncated" && (data.stream === "stdout" || data.stream === "stderr")
     ) {
@@ -93,7 +93,7 @@ export function processResult(
       stopped: false,
       continued: false,
     },
-    stdout: toStreamRepr(concat(output.stdout), truncated.stdout),
-    stderr: toStreamRepr(concat(output.stderr), truncated.stderr),
+    stdout: { ...encodeStream(concat(output.stdout)), truncated: truncated.stdout },
+    stderr: { ...encodeStream(concat(output.stderr)), truncated: truncated.stderr },
   };
 }

@@ -14,7 +14,7 @@ import { OutputCapture } from "./output_capture.ts";
 import type { SpawnRequest } from "./spawn_request.ts";
 import { processEnv, redactEnv } from "./_env.ts";
 import { StdinChannel } from "./_stdin_channel.ts";
-import { fromStreamRepr, toStreamRepr } from "./stream_repr.ts";
+import { decodeStream, encodeStream } from "../../src/wire/mod.ts";
 
 /** Why a subprocess request is refused. */
 export type ProcessRefusal = "invalid" | "not_found" | "not_running";
@@ -106,7 +106,7 @@ export class ProcessTable {
   constructor(uuid: string, hub: EventHub, stdin: SpawnRequest["stdin"]) {
     this.#uuid = uuid;
     this.#hub = hub;
-    if (stdin && !stdin.close) this.#mainStdin = new StdinChannel(fromStreamRepr(stdin), false);
+    if (stdin && !stdin.close) this.#mainStdin = new StdinChannel(decodeStream(stdin), false);
   }
 
   /** The main command's live stdin (its initial bytes, then what {@linkcode write} adds). */
@@ -153,7 +153,7 @@ export class ProcessTable {
       stderr: new OutputCapture(truncateAt),
     };
     const stdin = request.stdin
-      ? new StdinChannel(fromStreamRepr(request.stdin), request.stdin.close)
+      ? new StdinChannel(decodeStream(request.stdin), request.stdin.close)
       : undefined;
     let spid = 0;
     let process: SandboxProcess;
@@ -183,7 +183,7 @@ export class ProcessTable {
         },
         onOutput: (stream, chunk) => {
           const kept = captures[stream].push(chunk);
-          if (kept) this.#hub.append(this.#uuid, stream, spid, toStreamRepr(kept));
+          if (kept) this.#hub.append(this.#uuid, stream, spid, encodeStream(kept));
         },
       });
     } catch (error) {
@@ -262,7 +262,7 @@ export class ProcessTable {
       );
     }
     try {
-      await channel.write(fromStreamRepr(input), input.close);
+      await channel.write(decodeStream(input), input.close);
     } catch {
       throw new ProcessError(
         "not_running",

@@ -9,7 +9,7 @@ import {
 } from "../store/mod.ts";
 import type { EventHub } from "./event_hub.ts";
 import type { Outcome } from "./_outcome.ts";
-import { toStreamRepr } from "./stream_repr.ts";
+import { encodeStream } from "../../src/wire/mod.ts";
 import { instanceResources } from "./_resources.ts";
 
 /** What {@linkcode recordOutcome} touches. */
@@ -42,8 +42,8 @@ export function recordOutcome(deps: RecorderDeps, op: OperationRecord, outcome: 
   const r = outcome.result;
   const result = r
     ? {
-      stdout: toStreamRepr(outcome.stdout.bytes(), outcome.stdout.truncated),
-      stderr: toStreamRepr(outcome.stderr.bytes(), outcome.stderr.truncated),
+      stdout: { ...encodeStream(outcome.stdout.bytes()), truncated: outcome.stdout.truncated },
+      stderr: { ...encodeStream(outcome.stderr.bytes()), truncated: outcome.stderr.truncated },
       state: {
         exit_code: r.exitCode,
         pid: r.pid,

@@ -11,14 +11,11 @@ export { type EventFilter, EventRepo, type StoredEvent } from "./events.ts";
 export { type FileQuery, type FileRecord, FileRepo } from "./files.ts";
 export { type ImageQuery, type ImageRecord, ImageRepo } from "./images.ts";
 export {
-  OPERATION_STATUSES,
   type OperationKind,
   type OperationQuery,
   type OperationRecord,
   OperationRepo,
-  type OperationStatus,
   type OperationSummaryRecord,
-  TERMINAL_STATUSES,
 } from "./operations.ts";
 export { Store } from "./store.ts";
 export { MAX_TAG_LENGTH, tagProblem } from "./tags.ts";

@@ -1,25 +1,6 @@
 /** Operation records: status, metadata and result of every spawn. */
+import type { OperationStatus } from "../../src/wire/mod.ts";
 import type { Database } from "./db.ts";
-
-/** Every operation status, in lifecycle order. */
-export const OPERATION_STATUSES = [
-  "PENDING",
-  "ASSIGNED",
-  "EXECUTING",
-  "SUCCESS",
-  "FAILED",
-  "CANCELLED",
-] as const;
-
-/** An operation status. */
-export type OperationStatus = typeof OPERATION_STATUSES[number];
-
-/** Statuses after which nothing changes. */
-export const TERMINAL_STATUSES: ReadonlySet<OperationStatus> = new Set([
-  "SUCCESS",
-  "FAILED",
-  "CANCELLED",
-]);
 
 /** Operation kinds. */
 export type OperationKind = "instance" | "image_import";

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { ByteRange } from "../wire/_range.ts";
+import type { ByteRange } from "../wire/byte_range.ts";
 import type { GrepQuery, GrepResult, Image } from "../wire/types.ts";
 import type { Contree } from "./contree.ts";
 import { diffImages, type DiffOptions, type ImageDiffEntry } from "./diff.ts";

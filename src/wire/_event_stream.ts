@@ -7,13 +7,13 @@ import {
   parseOperationEvent,
   type StreamEvent,
 } from "./events.ts";
+import { isTerminalStatus } from "./operation_status.ts";
 import { FrameDecoder } from "./_sse_decoder.ts";
 import { isConnectionRefused, REFUSED_BUDGET, type RetryPolicy, sleep } from "./_retry.ts";
 import type { OperationResponse, TerminalStatus } from "./types.ts";
 
 /** Statuses meaning "this operation or route has no event stream": poll instead. */
 const EVENTS_UNAVAILABLE = new Set([400, 404, 405, 406]);
-const TERMINAL = new Set(["SUCCESS", "FAILED", "CANCELLED"]);
 /** The least wait before reconnecting when the last connection made no progress. */
 const NO_PROGRESS_FLOOR = 500;
 
@@ -191,7 +191,7 @@ export async function* followEvents(
     }
     if (!terminal) {
       try {
-        terminal = TERMINAL.has((await source.operation()).status);
+        terminal = isTerminalStatus((await source.operation()).status);
       } catch (error) {
         // The next connection tells whether the server is there; it counts as an attempt.
         if (!isReconnectable(error)) throw error;
@@ -212,7 +212,7 @@ async function* poll(
 ): AsyncGenerator<OperationEvent> {
   for (let rung = 0;; rung++) {
     const op = await source.operation();
-    if (TERMINAL.has(op.status)) {
+    if (isTerminalStatus(op.status)) {
       let id = lastId ?? -1;
       const ts = new Date().toISOString();
       const result = op.metadata && "result" in op.metadata ? op.metadata.result : undefined;

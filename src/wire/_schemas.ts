@@ -21,6 +21,7 @@ import type {
   StreamRepr,
   WhoAmI,
 } from "./types.ts";
+import { OPERATION_STATUSES } from "./operation_status.ts";
 import { number, optional, record, validate } from "./_validate.ts";
 
 const string = v.string();
@@ -158,14 +159,9 @@ const ImageImportMetadataSchema: v.GenericSchema<unknown, ImageImportMetadata> =
   timeout: optional(number),
 });
 
-const OperationStatusSchema: v.GenericSchema<unknown, OperationStatus> = v.picklist([
-  "PENDING",
-  "ASSIGNED",
-  "EXECUTING",
-  "SUCCESS",
-  "FAILED",
-  "CANCELLED",
-]);
+const OperationStatusSchema: v.GenericSchema<unknown, OperationStatus> = v.picklist(
+  OPERATION_STATUSES,
+);
 
 const operationSummaryEntries = {
   uuid: string,
@@ -234,7 +230,7 @@ export const GrepResultSchema: v.GenericSchema<unknown, GrepResult> = v.object({
   patterns: v.array(string),
   matches: v.array(v.object({
     path: string,
-    line_number: v.nullable(number),
+    line_number: number,
     absolute_offset: number,
     line_text: string,
     line_bytes: v.unknown(),

@@ -18,7 +18,7 @@ import {
   readContentRange,
   resolveRange,
   sliceStream,
-} from "./_range.ts";
+} from "./byte_range.ts";
 import type { OperationEvent } from "./events.ts";
 import { type Content, readContent, sha256Hex } from "./hash.ts";
 import { parseImageRef } from "./image_ref.ts";

@@ -9,6 +9,7 @@
  * @module
  */
 import * as v from "valibot";
+import { isTerminalStatus } from "./operation_status.ts";
 import type { SSEMessage } from "./sse.ts";
 import type { StreamRepr, TerminalStatus } from "./types.ts";
 import { firstIssue, number, optional, record } from "./_validate.ts";
@@ -484,8 +485,6 @@ const SchemaEventSchema: v.GenericSchema<unknown, SchemaEvent> = v.variant("type
   eventSchema("shutdown", v.object({ stopped_at: string, reason: string })),
 ]);
 
-const TERMINAL: ReadonlySet<string> = new Set(["SUCCESS", "FAILED", "CANCELLED"]);
-
 /** A field that failed validation: its path and what was wrong. */
 class Invalid {
   constructor(readonly path: string, readonly problem: string) {}
@@ -557,7 +556,9 @@ function completionEvent(raw: Json): CompletionEvent | Invalid {
   if (!isObject(data)) return invalid("data", "object", data);
   const status = data.status;
   if (typeof status !== "string") return invalid("data.status", "string", status);
-  if (!TERMINAL.has(status)) return new Invalid("data.status", `not a terminal status: ${status}`);
+  if (!isTerminalStatus(status)) {
+    return new Invalid("data.status", `not a terminal status: ${status}`);
+  }
   for (const [key, type] of COMPLETION_FIELDS) {
     const value = data[key];
     if (value !== undefined && value !== null && typeof value !== type) {

@@ -13,14 +13,15 @@
  *
  * @module
  */
+export * from "./byte_range.ts";
 export * from "./client.ts";
 export * from "./errors.ts";
 export * from "./events.ts";
 export * from "./file_mode.ts";
 export * from "./hash.ts";
 export * from "./image_ref.ts";
+export * from "./operation_status.ts";
 export * from "./retry.ts";
 export * from "./sse.ts";
 export * from "./stream_repr.ts";
 export * from "./types.ts";
-export type { ByteRange } from "./_range.ts";

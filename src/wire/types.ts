@@ -703,8 +703,8 @@ export interface GrepSubmatch {
 export interface GrepMatch {
   /** File path. */
   path: string;
-  /** Line number, `null` when unknown. */
-  line_number: number | null;
+  /** Line number, from 1 (required on the wire). */
+  line_number: number;
   /** Byte offset of the line in the file. */
   absolute_offset: number;
   /** The line's text. */

@@ -9,7 +9,7 @@ import {
   readContentRange,
   readRangeHeader,
   sliceStream,
-} from "../../src/wire/_range.ts";
+} from "../../src/wire/byte_range.ts";
 
 describe("parseRange", () => {
   const cases: [string | null, number, unknown][] = [

@@ -5,7 +5,7 @@ import { ImageView } from "../../images/fs_view.ts";
 import type { ImageRecord } from "../../store/mod.ts";
 import type { ApiContext } from "../context.ts";
 import { HttpError } from "../http_error.ts";
-import { parseRange } from "../../../src/wire/_range.ts";
+import { parseRange } from "../../../src/wire/mod.ts";
 import { flag } from "../query.ts";
 import { imageJson } from "../render.ts";
 

@@ -2,7 +2,8 @@
 import { type Context, Hono } from "hono";
 import { parseExecRequest, parseStdinInput, processResult } from "../../ops/mod.ts";
 import { parseSignal } from "../../sandbox/mod.ts";
-import { OPERATION_STATUSES, type OperationKind, type OperationStatus } from "../../store/mod.ts";
+import { OPERATION_STATUSES, type OperationStatus } from "../../../src/wire/mod.ts";
+import type { OperationKind } from "../../store/mod.ts";
 import { readJson } from "../body.ts";
 import type { ApiContext } from "../context.ts";
 import { errorResponse, HttpError } from "../http_error.ts";

@@ -5,12 +5,11 @@
  */
 import { Hono } from "hono";
 import { getMimeType } from "hono/utils/mime";
-import { RangeNotSatisfiableError } from "../../../mod.ts";
+import { RangeNotSatisfiableError, readRangeHeader } from "../../../mod.ts";
 import type { GatewayEnv } from "../_auth.ts";
 import { fileEtag, ifRangeHolds, noneMatch } from "../_etag.ts";
 import { ImagePathSchema, wildcardRest } from "../_paths.ts";
 import { Problem } from "../_problem.ts";
-import { readRangeHeader } from "../../../src/wire/_range.ts";
 import { ArchiveQuery, FileQuery, RefParams } from "../_schemas.ts";
 import { resolveRef, upstream } from "../_upstream.ts";
 import { parseOr400, valid } from "../_validate.ts";

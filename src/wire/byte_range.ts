@@ -23,7 +23,7 @@ export type ByteRange = { start: number; end?: number } | { suffix: number };
  *
  * @example
  * ```ts
- * import { parseRange, type RangeRequest } from "./_range.ts";
+ * import { parseRange, type RangeRequest } from "@contree/sdk";
  *
  * const range: RangeRequest = parseRange("bytes=0-9", 100); // { kind: "partial", start: 0, end: 9 }
  * ```
@@ -45,7 +45,7 @@ const SPEC = /^\s*(\d{0,15})\s*-\s*(\d{0,15})\s*$/;
  *
  * @example
  * ```ts
- * import { readRangeHeader } from "./_range.ts";
+ * import { readRangeHeader } from "@contree/sdk";
  *
  * readRangeHeader("bytes=100-"); // { start: 100 }
  * readRangeHeader("bytes=-10"); // { suffix: 10 }
@@ -83,7 +83,7 @@ function one(spec: string): ByteRange | "invalid" {
  *
  * @example
  * ```ts
- * import { resolveRange } from "./_range.ts";
+ * import { resolveRange } from "@contree/sdk";
  *
  * resolveRange({ suffix: 10 }, 1000); // { start: 990, end: 999 }
  * resolveRange({ start: 2000 }, 1000); // null
@@ -110,7 +110,7 @@ export function resolveRange(
  *
  * @example
  * ```ts
- * import { parseRange } from "./_range.ts";
+ * import { parseRange } from "@contree/sdk";
  *
  * parseRange("bytes=0-99", 1000); // { kind: "partial", start: 0, end: 99 }
  * parseRange("bytes=-10", 1000); // { kind: "partial", start: 990, end: 999 }
@@ -131,7 +131,7 @@ export function parseRange(header: string | null | undefined, size: number): Ran
  *
  * @example
  * ```ts
- * import { readContentRange } from "./_range.ts";
+ * import { readContentRange } from "@contree/sdk";
  *
  * readContentRange("bytes 0-9/100"); // { start: 0, end: 9, total: 100 }
  * readContentRange("bytes *" + "/100"); // { total: 100 }
@@ -155,7 +155,7 @@ export function readContentRange(
  *
  * @example
  * ```ts
- * import { rangeHeader } from "./_range.ts";
+ * import { rangeHeader } from "@contree/sdk";
  *
  * rangeHeader({ start: 5 }); // "bytes=5-"
  * ```
@@ -171,7 +171,7 @@ export function rangeHeader(range: ByteRange): string {
  *
  * @example
  * ```ts
- * import { sliceStream } from "./_range.ts";
+ * import { sliceStream } from "@contree/sdk";
  *
  * const body = new Response("hello world").body!.pipeThrough(sliceStream(6, 5));
  * console.log(await new Response(body).text()); // "world"
