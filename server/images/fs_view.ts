@@ -7,7 +7,7 @@ import {
 } from "./errors.ts";
 import { LayeredView, type Node } from "./layered_view.ts";
 import type { DirectoryList, FileItem } from "../../src/wire/types.ts";
-import { BLOCK, encodeHeader, END_OF_ARCHIVE, padding, type TarType } from "./_tar.ts";
+import { BLOCK, encodeHeader, END_OF_ARCHIVE, padding, TYPEFLAG } from "../tar/mod.ts";
 import { sliceStream } from "../../src/wire/mod.ts";
 
 // The wire's shapes (wire protocol 3), shared with the client so the two cannot drift apart.
@@ -23,6 +23,8 @@ const MAX_NAMES_FILE = 4 << 20;
 /** Size of the chunks an archive is emitted in. */
 const CHUNK = 64 << 10;
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+type TarType = "file" | "dir" | "symlink" | "char" | "block" | "fifo";
 
 function tarType(info: Deno.FileInfo): TarType | null {
   if (info.isFile) return "file";
@@ -270,7 +272,7 @@ export class ImageView {
     if (name !== "") {
       yield encodeHeader({
         name: type === "dir" ? `${name}/` : name,
-        type,
+        type: TYPEFLAG[type],
         mode: (info.mode ?? 0) & 0o7777,
         uid,
         gid,

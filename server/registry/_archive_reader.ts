@@ -9,13 +9,14 @@ import { decompress } from "./_decompress.ts";
 import { ImageNotFoundError, InvalidImageError } from "./errors.ts";
 import {
   BLOCK,
-  cleanPath,
   contentSize,
   padded,
   parseHeader,
   parseLongName,
   parsePax,
-} from "./_tar.ts";
+  TarFormatError,
+} from "../tar/mod.ts";
+import { cleanPath } from "./_member_path.ts";
 
 /** Links followed while resolving one member name. */
 const MAX_LINKS = 16;
@@ -160,33 +161,38 @@ class TarReader implements ArchiveReader {
       if (!await readFull(file, data)) throw new InvalidImageError(`${path}: truncated tar`);
       return data.subarray(0, size);
     };
-    while (true) {
-      await file.seek(offset, Deno.SeekMode.Start);
-      if (!await readFull(file, block)) break;
-      const header = parseHeader(block);
-      if (header === null) break;
-      offset += BLOCK;
-      if (header.type === "x") {
-        pax = parsePax(await readData(header.size));
-        offset += padded(header.size);
-        continue;
+    try {
+      while (true) {
+        await file.seek(offset, Deno.SeekMode.Start);
+        if (!await readFull(file, block)) break;
+        const header = parseHeader(block);
+        if (header === null) break;
+        offset += BLOCK;
+        if (header.type === "x") {
+          pax = parsePax(await readData(header.size));
+          offset += padded(header.size);
+          continue;
+        }
+        if (header.type === "L") {
+          longName = parseLongName(await readData(header.size));
+          offset += padded(header.size);
+          continue;
+        }
+        const size = pax.has("size") ? Number(pax.get("size")) : header.size;
+        const name = cleanPath(longName ?? pax.get("path") ?? header.name);
+        const linkname = pax.get("linkpath") ?? header.linkname;
+        if (header.type === "0" || header.type === "7") entries.set(name, { offset, size });
+        else if (header.type === "1") entries.set(name, { link: cleanPath(linkname) });
+        else if (header.type === "2") {
+          entries.set(name, { link: linkTarget(name.split("/").slice(0, -1).join("/"), linkname) });
+        }
+        offset += padded(contentSize(header.type, size));
+        pax = new Map();
+        longName = undefined;
       }
-      if (header.type === "L") {
-        longName = parseLongName(await readData(header.size));
-        offset += padded(header.size);
-        continue;
-      }
-      const size = pax.has("size") ? Number(pax.get("size")) : header.size;
-      const name = cleanPath(longName ?? pax.get("path") ?? header.name);
-      const linkname = pax.get("linkpath") ?? header.linkname;
-      if (header.type === "0" || header.type === "7") entries.set(name, { offset, size });
-      else if (header.type === "1") entries.set(name, { link: cleanPath(linkname) });
-      else if (header.type === "2") {
-        entries.set(name, { link: linkTarget(name.split("/").slice(0, -1).join("/"), linkname) });
-      }
-      offset += padded(contentSize(header.type, size));
-      pax = new Map();
-      longName = undefined;
+    } catch (error) {
+      if (error instanceof TarFormatError) throw new InvalidImageError(`${path}: ${error.message}`);
+      throw error;
     }
     if (entries.size === 0) throw new InvalidImageError(`${path}: not a tar archive, or empty`);
     return new TarReader(path, entries, cleanup);

@@ -14,18 +14,19 @@
  * layer does not matter. An opaque root hides every layer below; that cannot be an xattr of a
  * layer's root, so it is reported instead ({@linkcode OverlayTar.rootOpaque}).
  */
-import { InvalidImageError } from "./errors.ts";
 import {
   BLOCK,
-  cleanPath,
   contentSize,
   encodeHeader,
   padded,
   parseHeader,
   parseLongName,
   parsePax,
+  TarFormatError,
   type TarHeader,
-} from "./_tar.ts";
+} from "../tar/mod.ts";
+import { InvalidImageError } from "./errors.ts";
+import { cleanPath } from "./_member_path.ts";
 
 const WHITEOUT = ".wh.";
 const OPAQUE = ".wh..wh..opq";
@@ -256,6 +257,16 @@ function defaultDirHeader(path: string): TarHeader {
   return { ...whiteoutHeader(path), type: "5", mode: 0o755 };
 }
 
+/** Runs `fn`, reporting a tar it cannot read as an {@linkcode InvalidImageError}. */
+function asImageError(what: string, fn: () => void): void {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof TarFormatError) throw new InvalidImageError(`${what}: ${error.message}`);
+    throw error;
+  }
+}
+
 /**
  * A stream converting one uncompressed OCI layer tar (`what` names it in errors) into the
  * overlay format. Throws {@linkcode InvalidImageError} for a corrupt or truncated tar or a
@@ -266,10 +277,10 @@ export function overlayTar(what: string): OverlayTar {
   return {
     stream: new TransformStream({
       transform(chunk, controller) {
-        converter.push(chunk, (bytes) => controller.enqueue(bytes));
+        asImageError(what, () => converter.push(chunk, (bytes) => controller.enqueue(bytes)));
       },
       flush(controller) {
-        converter.finish((bytes) => controller.enqueue(bytes));
+        asImageError(what, () => converter.finish((bytes) => controller.enqueue(bytes)));
       },
     }),
     rootOpaque: () => converter.rootOpaque,

@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { ImageView } from "../../server/images/fs_view.ts";
 import { busyboxRootfs, LayerStore } from "../../server/images/layer_store.ts";
 import { ImportCache } from "../../server/registry/mod.ts";
-import { encodeHeader } from "../../server/registry/_tar.ts";
+import { encodeHeader } from "../../server/tar/mod.ts";
 import { run as sandboxRun } from "./_sandbox_fixture.ts";
 
 const REGISTRY_BIN = "/usr/bin/docker-registry";

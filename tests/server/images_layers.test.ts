@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { ImageView } from "../../server/images/fs_view.ts";
 import { LayerError, PathNotFoundError } from "../../server/images/errors.ts";
 import { busyboxRootfs, LayerStore } from "../../server/images/layer_store.ts";
-import { encodeHeader, END_OF_ARCHIVE, padding } from "../../server/images/_tar.ts";
+import { encodeHeader, END_OF_ARCHIVE, padding, TYPEFLAG } from "../../server/tar/mod.ts";
 import { type Fixture, makeFixture, run, step } from "./_sandbox_fixture.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -203,7 +203,7 @@ describe("LayerStore", () => {
         return [
           encodeHeader({
             name,
-            type,
+            type: TYPEFLAG[type],
             mode: 0o644,
             uid: 0,
             gid: 0,
