@@ -196,7 +196,8 @@ export async function runInstance(
     });
     if (overDisk.signal.aborted && !signal.aborted) {
       const written = overDisk.signal.reason as number;
-      hub.append(uuid, "size_cap", 1, { limit_bytes: cap, file_size: written });
+      // Only a run with a cap has a disk watch that can fire.
+      hub.append(uuid, "size_cap", 1, { limit_bytes: cap!, file_size: written });
       outcome.error = overCap(written, cap!, true);
     } else if (result.cancelled) {
       outcome.status = deps.stopping() ? "FAILED" : "CANCELLED";

@@ -12,7 +12,8 @@ import {
   MAX_CONFIG_BYTES,
   parseImageConfig,
 } from "./_manifest.ts";
-import type { ImageConfig, ImportOptions, ImportResult } from "./types.ts";
+import type { ImportOptions } from "./import_options.ts";
+import type { ImageConfig, ImportResult } from "./types.ts";
 
 /** Layers downloaded and unpacked at once. */
 const PARALLEL = 3;

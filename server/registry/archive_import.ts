@@ -22,7 +22,8 @@ import {
 import { parseImageReference } from "./reference.ts";
 import { cachedImport, type ImagePlan, planImage, storeImage } from "./_store_image.ts";
 import type { LayerSource } from "./_layer.ts";
-import type { ImportOptions, ImportResult, Platform } from "./types.ts";
+import type { ImportOptions } from "./import_options.ts";
+import type { ImportResult, Platform } from "./types.ts";
 
 /** Settings of {@linkcode importArchive}. */
 export interface ArchiveImportOptions extends ImportOptions {

@@ -21,6 +21,7 @@ export * from "./archive_import.ts";
 export * from "./cache.ts";
 export * from "./describe_progress.ts";
 export * from "./errors.ts";
+export * from "./import_options.ts";
 export * from "./import_request.ts";
 export * from "./reference.ts";
 export * from "./registry_import.ts";

@@ -10,7 +10,8 @@ import { InvalidImageError } from "./errors.ts";
 import { MASK } from "./import_request.ts";
 import { parseImageReference } from "./reference.ts";
 import { cachedImport, planImage, storeImage } from "./_store_image.ts";
-import type { ImportOptions, ImportResult, Platform, RegistryCredentials } from "./types.ts";
+import type { ImportOptions } from "./import_options.ts";
+import type { ImportResult, Platform, RegistryCredentials } from "./types.ts";
 
 /** Indexes nested in indexes followed at most. */
 const MAX_INDEX_DEPTH = 2;

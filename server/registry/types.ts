@@ -1,6 +1,4 @@
 /** What an image import takes and gives: platform, credentials, progress and result. */
-import type { LayerStore } from "../images/layer_store.ts";
-import type { ImportCache } from "./cache.ts";
 
 /** An OS and CPU an image is built for (`linux`/`amd64`, `linux`/`arm64`/`v8`). */
 export interface Platform {
@@ -38,18 +36,6 @@ export interface ImageConfig {
   os: string;
   /** The CPU the config declares. */
   architecture: string;
-}
-
-/** Where an import stores the image, and who hears about it (every import takes these). */
-export interface ImportOptions {
-  /** Receives the layers. */
-  layerStore: LayerStore;
-  /** Remembers layers and images by digest (see {@linkcode ImportCache}). */
-  cache: ImportCache;
-  /** Aborting cancels the import; it then rejects with the signal's reason. */
-  signal?: AbortSignal;
-  /** Called as the import goes (`describeProgress` turns events into text). */
-  onProgress?: (event: ImportProgress) => void;
 }
 
 /** The outcome of an import: what the API needs to create the image row. */

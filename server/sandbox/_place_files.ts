@@ -9,7 +9,20 @@ import { LayeredView, type Node } from "../images/layered_view.ts";
 import { PathNotFoundError, PathNotUsableError } from "../images/errors.ts";
 import { SandboxError } from "./errors.ts";
 import { exists } from "./_exists.ts";
-import type { SandboxFile } from "./run.ts";
+
+/** A file injected into the sandbox before the command starts. */
+export interface SandboxFile {
+  /** Absolute path in the image. */
+  path: string;
+  /** Host path of the blob to copy in. */
+  source: string;
+  /** Permission bits, e.g. `0o644`. */
+  mode: number;
+  /** Owner of the placed file. */
+  uid: number;
+  /** Group of the placed file. */
+  gid: number;
+}
 
 /** Makes sure the upper directory holds directory `dir` and its ancestors. */
 async function copyUp(view: LayeredView, upperDir: string, dir: Node): Promise<void> {

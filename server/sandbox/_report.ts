@@ -1,5 +1,5 @@
 /** The helper's report: how a process ended and its rusage, one line of JSON in a file. */
-import type { SandboxResources } from "./run.ts";
+import type { SandboxResources } from "./exec.ts";
 
 /** A report as the helper writes it. */
 export interface Report extends SandboxResources {

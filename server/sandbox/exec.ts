@@ -1,5 +1,11 @@
 /** Processes started in a running sandbox, next to its command. */
-import type { SandboxResources } from "./run.ts";
+import type { EventResources } from "../../src/wire/mod.ts";
+
+/**
+ * Resource usage of the command (its own and its waited-for descendants'), as wait4 gives it:
+ * exactly the `resources` of an `exit` event (wire protocol 5.4).
+ */
+export type SandboxResources = EventResources;
 
 /** A process to start in a running sandbox. */
 export interface SandboxExecSpec {

@@ -5,36 +5,23 @@
  * as pid 1 that starts the command without any privilege and reports its exit and rusage.
  * While the command runs, more processes can join the sandbox (`RunningSandbox`).
  */
-import type { EventResources } from "../../src/wire/events.ts";
 import { dirname } from "node:path";
 import { cgroupControllers, memoryTotal, type RunCgroup, setMemoryTotal } from "./_cgroups.ts";
 import { SandboxError, SandboxNotRunningError, SandboxUnsupportedError } from "./errors.ts";
-import type { RunningSandbox, SandboxProcess } from "./exec.ts";
+import type { RunningSandbox, SandboxProcess, SandboxResources } from "./exec.ts";
 import { startProcess } from "./_exec.ts";
 import { helperPath } from "./helper.ts";
 import { type LauncherPool, sendRunArgs, startLauncher } from "./launcher_pool.ts";
 import { networkLaunchArgs } from "./_network.ts";
 import { nulTerminated } from "./_nul_list.ts";
 import { pump, readHeader } from "./_pipes.ts";
-import { placeFiles } from "./_place_files.ts";
+import { placeFiles, type SandboxFile } from "./_place_files.ts";
 import { readReport, ZERO_RESOURCES } from "./_report.ts";
 import { skeletonDir } from "./_skeleton.ts";
 import { processProblem } from "./_validate.ts";
 import { which } from "./_which.ts";
 
-/** A file injected into the sandbox before the command starts. */
-export interface SandboxFile {
-  /** Absolute path in the image. */
-  path: string;
-  /** Host path of the blob to copy in. */
-  source: string;
-  /** Permission bits, e.g. `0o644`. */
-  mode: number;
-  /** Owner of the placed file. */
-  uid: number;
-  /** Group of the placed file. */
-  gid: number;
-}
+export type { SandboxFile, SandboxResources };
 
 /** Resource limits of a run; a missing field takes the default of {@linkcode defaultLimits}. */
 export interface SandboxLimits {
@@ -94,12 +81,6 @@ export interface SandboxSpec {
    */
   onSpawn?(info: { pid: number; startedAt: Date; sandbox: RunningSandbox }): void;
 }
-
-/**
- * Resource usage of the command (its own and its waited-for descendants'), as wait4 gives it:
- * exactly the `resources` of an `exit` event (wire protocol 5.4).
- */
-export type SandboxResources = EventResources;
 
 /** How the command ended. */
 export interface SandboxResult {

@@ -1,0 +1,83 @@
+// The import graph of the repository's product folders, read from the sources (no loader):
+// static and dynamic imports and re-exports with relative specifiers, type-only ones included.
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, normalize, relative } from "node:path";
+
+/** The repository root, with a trailing slash. */
+export const ROOT: string = new URL("../../", import.meta.url).pathname;
+
+/** The folders whose files the graph holds (and `mod.ts` at the root). */
+export const PRODUCT_FOLDERS = ["src", "worker", "server", "local", "cli"];
+
+function sources(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).flatMap((name) => {
+    if (name === "node_modules" || name.startsWith(".")) return [];
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return sources(path);
+    return /\.(ts|tsx|js|mjs)$/.test(name) && !/\.d\.ts$/.test(name) ? [path] : [];
+  });
+}
+
+const SPECIFIERS = [
+  /(?:^|[;\s}])(?:import|export)\s+(?:type\s+)?(?:[\w*{}\s,$]*?\s+from\s+)?["']([^"']+)["']/g,
+  /\bimport\(\s*["']([^"']+)["']\s*\)/g,
+];
+
+/** The specifiers a source imports, comments left out (JSDoc examples import too). */
+export function specifiers(text: string): string[] {
+  const code = text.replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
+  return SPECIFIERS.flatMap((re) => [...code.matchAll(re)].map((match) => match[1]));
+}
+
+/** Repository-relative path of each product file -> the repository files it imports. */
+export function importGraph(): Map<string, string[]> {
+  const files = [join(ROOT, "mod.ts"), ...PRODUCT_FOLDERS.flatMap((f) => sources(join(ROOT, f)))];
+  const graph = new Map<string, string[]>();
+  for (const file of files) {
+    const targets = specifiers(readFileSync(file, "utf8"))
+      .filter((specifier) => specifier.startsWith("."))
+      .map((specifier) => relative(ROOT, normalize(join(dirname(file), specifier))));
+    graph.set(relative(ROOT, file), [...new Set(targets)]);
+  }
+  return graph;
+}
+
+/** The strongly connected components with more than one file, or a file importing itself. */
+export function cycles(graph: Map<string, string[]>): string[][] {
+  // Tarjan's algorithm.
+  let counter = 0;
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const found: string[][] = [];
+  const visit = (node: string) => {
+    index.set(node, counter);
+    low.set(node, counter++);
+    stack.push(node);
+    onStack.add(node);
+    for (const next of graph.get(node) ?? []) {
+      if (!graph.has(next)) continue;
+      if (!index.has(next)) {
+        visit(next);
+        low.set(node, Math.min(low.get(node)!, low.get(next)!));
+      } else if (onStack.has(next)) {
+        low.set(node, Math.min(low.get(node)!, index.get(next)!));
+      }
+    }
+    if (low.get(node) !== index.get(node)) return;
+    const component: string[] = [];
+    let member: string;
+    do {
+      member = stack.pop()!;
+      onStack.delete(member);
+      component.push(member);
+    } while (member !== node);
+    if (component.length > 1 || (graph.get(node) ?? []).includes(node)) {
+      found.push(component.sort());
+    }
+  };
+  for (const node of graph.keys()) if (!index.has(node)) visit(node);
+  return found;
+}
