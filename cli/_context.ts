@@ -2,14 +2,13 @@
 // the printer of records, progress bars, and the session.
 import process from "node:process";
 import { join } from "pathe";
-import { Contree } from "../mod.ts";
+import { Contree, VERSION } from "../mod.ts";
 import type { Env } from "../local/mod.ts";
 import { contreeHome, type Profile, ProfileConfig } from "./_config.ts";
 import { type Format, FORMATS, Printer } from "./_output.ts";
 import { type ProgressBar, progressBar } from "./_progress.ts";
 import { type Session, sessionKey, SessionStore, UsageError } from "./_session.ts";
 import { colorEnabled, type Colors, colors, ttys, writeErr } from "./_term.ts";
-import { VERSION } from "../src/version.ts";
 
 /** The options before the command. */
 export interface GlobalOptions {

@@ -1,5 +1,5 @@
 // The `files` option of a run: every distinct content uploaded once, all in parallel.
-import type { RequestOptions } from "../wire/client.ts";
+import type { RequestOptions } from "../wire/types.ts";
 import { parseFileMode } from "../wire/file_mode.ts";
 import { readContent, sha256Hex } from "../wire/hash.ts";
 import type { FileSpec } from "../wire/types.ts";

@@ -5,7 +5,8 @@
  * @module
  */
 
-import { ContreeClient, type ContreeClientOptions, type RequestOptions } from "../wire/client.ts";
+import { ContreeClient, type ContreeClientOptions } from "../wire/client.ts";
+import type { RequestOptions } from "../wire/types.ts";
 import type { WhoAmI } from "../wire/types.ts";
 import { FilesManager } from "./files.ts";
 import { ImagesManager } from "./images.ts";

@@ -5,7 +5,8 @@
  * @module
  */
 
-import type { ContreeClient, RequestOptions } from "../wire/client.ts";
+import type { ContreeClient } from "../wire/client.ts";
+import type { RequestOptions } from "../wire/types.ts";
 import { type Content, readContent } from "../wire/hash.ts";
 import type { ContreeFile } from "../wire/types.ts";
 

@@ -17,7 +17,7 @@ import {
   sleep,
 } from "./_retry.ts";
 import type { Content } from "./hash.ts";
-import type { RequestOptions } from "./client.ts";
+import type { RequestOptions } from "./types.ts";
 
 /** Query values: flags are sent as `1` when true and omitted when false; arrays repeat the key. */
 export type Query = Record<

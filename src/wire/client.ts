@@ -43,6 +43,7 @@ import type {
   OperationResponse,
   OperationStatus,
   OperationSummary,
+  RequestOptions,
   WhoAmI,
 } from "./types.ts";
 import {
@@ -139,25 +140,6 @@ export interface ContreeClientOptions {
    * ```
    */
   compressedDownloads?: boolean;
-}
-
-/**
- * Per-call options, the last argument of every method.
- *
- * @example
- * ```ts
- * import { ContreeClient } from "@contree/sdk";
- *
- * const client = new ContreeClient({ baseUrl: "http://127.0.0.1:8080" });
- * const controller = new AbortController();
- * const me = client.whoami({ signal: controller.signal, timeout: 5_000 });
- * ```
- */
-export interface RequestOptions {
-  /** Aborts the call, which then rejects with the signal's reason. */
-  signal?: AbortSignal;
-  /** Per-attempt timeout in milliseconds (idle timeout of streamed bodies), overriding the client's. */
-  timeout?: number;
 }
 
 /** A time filter: an ISO-8601 string, a relative interval such as `1h`, or a Date. */

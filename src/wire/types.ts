@@ -737,3 +737,22 @@ export interface GrepResult {
   /** Whether `max_total` cut the result. */
   truncated: boolean;
 }
+
+/**
+ * Per-call options, the last argument of every method.
+ *
+ * @example
+ * ```ts
+ * import { ContreeClient } from "@contree/sdk";
+ *
+ * const client = new ContreeClient({ baseUrl: "http://127.0.0.1:8080" });
+ * const controller = new AbortController();
+ * const me = client.whoami({ signal: controller.signal, timeout: 5_000 });
+ * ```
+ */
+export interface RequestOptions {
+  /** Aborts the call, which then rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /** Per-attempt timeout in milliseconds (idle timeout of streamed bodies), overriding the client's. */
+  timeout?: number;
+}

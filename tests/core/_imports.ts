@@ -81,3 +81,50 @@ export function cycles(graph: Map<string, string[]>): string[][] {
   for (const node of graph.keys()) if (!index.has(node)) visit(node);
   return found;
 }
+
+/** The top-level folder of a repository path; `mod.ts` at the root is the core (`src`). */
+export function folderOf(path: string): string {
+  return path.includes("/") ? path.slice(0, path.indexOf("/")) : "src";
+}
+
+/** What each folder must not import: other folders, beyond the `_`-file rule for all. */
+const FORBIDDEN: Record<string, string[]> = {
+  src: ["worker", "server", "local", "cli"],
+  worker: ["server"],
+  cli: ["server"],
+  server: ["worker", "cli"],
+};
+
+/** Folders that take the package only through its exports (`deno.json` "exports"). */
+const PACKAGE_USERS = ["worker", "cli"];
+
+/**
+ * The edges of `graph` that break the folder rules: the core imports no other folder; the
+ * gateway and the command line never import the backend, and take the package only through
+ * its exports (`packageExports`, repository paths); the backend imports neither of them; no
+ * file imports another folder's `_`-prefixed (private) file.
+ */
+export function folderViolations(
+  graph: Map<string, string[]>,
+  packageExports: string[],
+): string[] {
+  const found: string[] = [];
+  for (const [from, targets] of graph) {
+    const source = folderOf(from);
+    for (const target of targets) {
+      const folder = folderOf(target);
+      const edge = `${from} -> ${target}`;
+      if (FORBIDDEN[source]?.includes(folder)) found.push(`${edge}: ${source} imports ${folder}`);
+      if (folder !== source && target.split("/").pop()!.startsWith("_")) {
+        found.push(`${edge}: a private file of another folder`);
+      }
+      if (
+        PACKAGE_USERS.includes(source) && (folder === "src" || folder === "local") &&
+        !packageExports.includes(target)
+      ) {
+        found.push(`${edge}: not one of the package's exports`);
+      }
+    }
+  }
+  return found;
+}
