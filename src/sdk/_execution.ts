@@ -4,7 +4,8 @@ import type { CompletionEvent, ExitEvent, OperationEvent } from "../wire/events.
 import { readContent } from "../wire/hash.ts";
 import { decodeStream, encodeStream } from "../wire/stream_repr.ts";
 import type { ClosableStreamRepr, InstanceSpawnRequest } from "../wire/types.ts";
-import { type Contree, trackWork } from "./contree.ts";
+import type { Contree } from "./contree.ts";
+import { trackWork } from "./_work.ts";
 import { OperationCancelledError, OperationFailedError, OperationTimedOutError } from "./errors.ts";
 import { OutputSinks } from "./_output.ts";
 import type { ContreeResult, OutputChunk, Truncation } from "./result.ts";

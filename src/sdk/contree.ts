@@ -10,6 +10,7 @@ import type { RequestOptions } from "../wire/types.ts";
 import type { WhoAmI } from "../wire/types.ts";
 import { FilesManager } from "./files.ts";
 import { ImagesManager } from "./images.ts";
+import { settledWork, startTracking } from "./_work.ts";
 
 /**
  * SDK-level settings, shared by everything a {@linkcode Contree} creates.
@@ -44,15 +45,6 @@ export interface ContreeSettings {
  * ```
  */
 export interface ContreeOptions extends ContreeClientOptions, ContreeSettings {}
-
-const inFlight = new WeakMap<Contree, Set<Promise<unknown>>>();
-
-/** Lets `close()` wait for `work` (a run or an import, cancellation included). */
-export function trackWork(contree: Contree, work: Promise<unknown>): void {
-  const set = inFlight.get(contree)!;
-  const settled = work.then(() => {}, () => {}).finally(() => set.delete(settled));
-  set.add(settled);
-}
 
 /**
  * The ConTree SDK client. It wraps a {@linkcode ContreeClient} (made from the
@@ -110,7 +102,7 @@ export class Contree implements AsyncDisposable {
     this.operationTimeout = all.operationTimeout ?? 1000;
     this.truncateOutputAt = all.truncateOutputAt ?? 1048576;
     this.listBatchSize = all.listBatchSize ?? 100;
-    inFlight.set(this, new Set());
+    startTracking(this);
     this.images = new ImagesManager(this);
     this.files = new FilesManager(this.api, () => this.requestOptions());
   }
@@ -182,7 +174,7 @@ export class Contree implements AsyncDisposable {
     if (!this.#closing.signal.aborted) {
       this.#closing.abort(new DOMException("the Contree client was closed", "AbortError"));
     }
-    await Promise.all(inFlight.get(this)!);
+    await settledWork(this);
   }
 
   /** Same as {@linkcode Contree.close}, for `await using`. */

@@ -11,7 +11,8 @@ import { ChunkDecoder } from "./_output.ts";
 import { ContreeImage } from "./image.ts";
 import type { ContreeResult, OutputChunk } from "./result.ts";
 import { type RunOptions, validateRunOptions } from "./run_options.ts";
-import { assertTransition, ImageState } from "./state.ts";
+import { ImageState } from "./state.ts";
+import { assertTransition } from "./_transitions.ts";
 
 /** Where a run comes from: an image, or a session's moving HEAD. */
 export interface RunBinding {

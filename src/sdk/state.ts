@@ -1,10 +1,8 @@
 /**
- * The lifecycle of image-like objects and its legal transitions.
+ * The lifecycle of image-like objects (its legal transitions are in `_transitions.ts`).
  *
  * @module
  */
-
-import { ContreeImageStateError } from "./errors.ts";
 
 /**
  * Where an image or a run is in its lifecycle.
@@ -44,30 +42,3 @@ export const ImageState = {
  * ```
  */
 export type ImageState = typeof ImageState[keyof typeof ImageState];
-
-const TRANSITIONS: Record<ImageState, readonly ImageState[]> = {
-  PULLED: ["PREPARED"],
-  PREPARED: ["PREPARED", "EXECUTING", "FAILED"],
-  EXECUTING: ["SUCCEEDED", "FAILED"],
-  SUCCEEDED: ["PREPARED"],
-  FAILED: [],
-};
-
-/**
- * Checks that `from` may move to `to`, throwing a {@linkcode ContreeImageStateError}
- * that names the image when it may not. Internal: runs call it on their transitions.
- */
-export function assertTransition(
-  from: ImageState,
-  to: ImageState,
-  imageUuid: string | undefined,
-): void {
-  if (!TRANSITIONS[from].includes(to)) {
-    throw new ContreeImageStateError(
-      `cannot move from ${from} to ${to}`,
-      imageUuid,
-      from,
-      [...TRANSITIONS[from]],
-    );
-  }
-}

@@ -128,3 +128,30 @@ export function folderViolations(
   }
   return found;
 }
+
+/**
+ * The graph between folders: the top-level folders, and each subfolder of `server/` and
+ * `src/` on its own (`server/ops`, `src/wire`, ...); files directly in `server/` or `src/`
+ * (entry points, the version) are left out, since they sit above or beside every folder.
+ */
+export function folderGraph(graph: Map<string, string[]>): Map<string, string[]> {
+  const folder = (path: string): string | undefined => {
+    const parts = path.split("/");
+    if (parts[0] === "server" || parts[0] === "src") {
+      return parts.length > 2 ? `${parts[0]}/${parts[1]}` : undefined;
+    }
+    return parts.length > 1 ? parts[0] : undefined;
+  };
+  const folders = new Map<string, Set<string>>();
+  for (const [from, targets] of graph) {
+    const source = folder(from);
+    if (source === undefined) continue;
+    const edges = folders.get(source) ?? new Set();
+    folders.set(source, edges);
+    for (const target of targets) {
+      const folderOfTarget = folder(target);
+      if (folderOfTarget !== undefined && folderOfTarget !== source) edges.add(folderOfTarget);
+    }
+  }
+  return new Map([...folders].map(([name, edges]) => [name, [...edges]]));
+}

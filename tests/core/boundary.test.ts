@@ -4,7 +4,14 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { cycles, folderViolations, importGraph, ROOT as root, specifiers } from "./_imports.ts";
+import {
+  cycles,
+  folderGraph,
+  folderViolations,
+  importGraph,
+  ROOT as root,
+  specifiers,
+} from "./_imports.ts";
 
 const forbidden: [RegExp, string][] = [
   [/from\s+["']node:|import\(\s*["']node:|\brequire\(/, "a node: import"],
@@ -105,11 +112,12 @@ describe("folder boundaries", () => {
 });
 
 /**
- * The circles still open in the SDK's object model (issue 13), exactly: the check fails when
- * one grows, shrinks or a new one appears, so this list can only be emptied.
+ * The one circle still open: the SDK's object model refers to itself by type (an image's
+ * `run()` gives a run that resolves to an image, sessions and processes hold both, all take
+ * the `Contree` they belong to). Pinned exactly: the check fails when it grows, shrinks or
+ * another appears, so this list can only be emptied.
  */
 const OPEN_CYCLES = [
-  ["src/sdk/errors.ts", "src/sdk/state.ts"],
   [
     "src/sdk/_execution.ts",
     "src/sdk/contree.ts",
@@ -126,6 +134,10 @@ const OPEN_CYCLES = [
 describe("import cycles", () => {
   it("none in src/, local/, worker/, cli/ or server/ beyond the listed SDK ones", () => {
     assert.deepEqual(cycles(graph), OPEN_CYCLES);
+  });
+
+  it("none between folders but the helper's (server/images scans layers with the sandbox helper)", () => {
+    assert.deepEqual(cycles(folderGraph(graph)), [["server/images", "server/sandbox"]]);
   });
 
   it("the check finds a cycle, and only the files in it", () => {

@@ -13,7 +13,7 @@ import {
   MemorySessionStore,
   parseOciReference,
 } from "../../src/sdk/mod.ts";
-import { assertTransition } from "../../src/sdk/state.ts";
+import { assertTransition } from "../../src/sdk/_transitions.ts";
 
 const offline = () => new Contree({ baseUrl: "http://127.0.0.1:9", retry: false });
 
