@@ -27,9 +27,13 @@ export {
   type KeyScope,
   parseGatewayKeys,
 } from "./src/keys.ts";
-export type { AccessLogEntry } from "./src/_log.ts";
 export { openApiDocument } from "./src/openapi.ts";
-export type { CorsOptions, GatewayOptions, UpstreamOptions } from "./src/options.ts";
+export type {
+  AccessLogEntry,
+  CorsOptions,
+  GatewayOptions,
+  UpstreamOptions,
+} from "./src/options.ts";
 export type { FieldIssue, ProblemBody } from "./src/_problem.ts";
 export type { ImageJson } from "./src/routes/images.ts";
 export type { RunResultJson } from "./src/routes/run.ts";

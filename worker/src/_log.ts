@@ -12,37 +12,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
 import type { GatewayEnv } from "./_auth.ts";
-
-/**
- * One access-log entry. Holds no secrets: no headers, no query, no body.
- *
- * @example
- * ```ts
- * import type { AccessLogEntry } from "./_log.ts";
- *
- * const slow = (entry: AccessLogEntry) => entry.durationMs > 1000;
- * ```
- */
-export interface AccessLogEntry {
-  /** ISO-8601 time the request arrived. */
-  ts: string;
-  /** The `X-Request-Id` of the exchange. */
-  requestId: string;
-  /** The request method. */
-  method: string;
-  /** The matched route pattern, e.g. `/images/:ref/files/*`; `""` when nothing matched. */
-  route: string;
-  /** The response status. */
-  status: number;
-  /** Body bytes sent to the client; `null` when the client went away and the count is unknown. */
-  bytes: number | null;
-  /** Milliseconds from the request to the end of the response body. */
-  durationMs: number;
-  /** `true` when the client went away before the body ended. */
-  aborted?: boolean;
-  /** For 5xx answers: the class name of the error behind it (never its message). */
-  error?: string;
-}
+import type { AccessLogEntry } from "./options.ts";
 
 /** The class names behind a server-side failure: the error and, for upstream ones, its cause. */
 function errorName(error: unknown): string | undefined {
@@ -81,6 +51,7 @@ const FixedLength = (globalThis as {
  * import { requestId } from "hono/request-id";
  * import { accessLog } from "./_log.ts";
  * import type { GatewayEnv } from "./_auth.ts";
+import type { AccessLogEntry } from "./options.ts";
  *
  * const app = new Hono<GatewayEnv>();
  * app.use(requestId(), accessLog(() => (entry) => console.log(JSON.stringify(entry))));

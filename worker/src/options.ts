@@ -4,8 +4,38 @@
  * @module
  */
 import * as v from "valibot";
-import type { AccessLogEntry } from "./_log.ts";
 import { type GatewayKey, GatewayKeySchema } from "./keys.ts";
+
+/**
+ * One access-log entry. Holds no secrets: no headers, no query, no body.
+ *
+ * @example
+ * ```ts
+ * import type { AccessLogEntry } from "./options.ts";
+ *
+ * const slow = (entry: AccessLogEntry) => entry.durationMs > 1000;
+ * ```
+ */
+export interface AccessLogEntry {
+  /** ISO-8601 time the request arrived. */
+  ts: string;
+  /** The `X-Request-Id` of the exchange. */
+  requestId: string;
+  /** The request method. */
+  method: string;
+  /** The matched route pattern, e.g. `/images/:ref/files/*`; `""` when nothing matched. */
+  route: string;
+  /** The response status. */
+  status: number;
+  /** Body bytes sent to the client; `null` when the client went away and the count is unknown. */
+  bytes: number | null;
+  /** Milliseconds from the request to the end of the response body. */
+  durationMs: number;
+  /** `true` when the client went away before the body ended. */
+  aborted?: boolean;
+  /** For 5xx answers: the class name of the error behind it (never its message). */
+  error?: string;
+}
 
 /**
  * Where the gateway sends its requests: a ConTree API (the real one or the local backend).
