@@ -96,9 +96,12 @@ async function measure(
   const directRuns: number[] = [];
   const gatewayRuns: number[] = [];
   let peak = baseline;
+  const cpuRuns: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     directRuns.push((await download(direct("/data/big.bin"), upstreamHeaders)).seconds);
+    const cpu = gateway.cpu();
     const run = await download(via("/data/big.bin"), headers, () => gateway.rss());
+    cpuRuns.push(gateway.cpu() - cpu);
     gatewayRuns.push(run.seconds);
     peak = Math.max(peak, run.peak);
   }
@@ -119,6 +122,8 @@ async function measure(
     ratio: Number((gatewayMiBps / directMiBps).toFixed(3)),
     roundRatios: rounds,
     worstRound: Math.min(...rounds),
+    // CPU the gateway process spends per GiB: what the load on the machine changes least.
+    gatewayCpuSecondsPerGiB: Number(median(cpuRuns).toFixed(2)),
     rssGrowthMiB: Number(((peak - baseline) / 1048576).toFixed(1)),
     directTtfbMs: Number(median(directTtfb).toFixed(3)),
     gatewayTtfbMs: Number(median(gatewayTtfb).toFixed(3)),
@@ -129,6 +134,7 @@ async function measure(
     `${kind}: direct ${result.directMiBps} MiB/s, gateway ${result.gatewayMiBps} MiB/s, ` +
       `ratio ${result.ratio}, rounds ${rounds.join(" ")} ` +
       `(>= 0.9 every round ${verdict(result.worstRound >= 0.9)}); ` +
+      `gateway CPU ${result.gatewayCpuSecondsPerGiB} s/GiB; ` +
       `RSS growth ${result.rssGrowthMiB} MiB (<= 32 ${verdict(result.rssGrowthMiB <= 32)}); ` +
       `median TTFB ${result.directTtfbMs} -> ${result.gatewayTtfbMs} ms, overhead ` +
       `${result.ttfbOverheadMs} ms (<= 2 ${verdict(result.ttfbOverheadMs <= 2)})`,

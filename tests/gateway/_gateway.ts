@@ -22,6 +22,8 @@ export interface RunningGateway {
   output(): string;
   /** Resident memory of the process that serves requests, in bytes. */
   rss(): number;
+  /** CPU time (user + system) that process has used so far, in seconds. */
+  cpu(): number;
   stop(): Promise<void>;
 }
 
@@ -33,6 +35,13 @@ export function rssOf(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const kb = /VmRSS:\s+(\d+) kB/.exec(status);
   return kb ? Number(kb[1]) * 1024 : 0;
+}
+
+/** User + system CPU seconds of a process, from /proc (clock ticks of 1/100 s). */
+export function cpuOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 function childEnv(env: GatewayEnv): Record<string, string> {
@@ -78,6 +87,7 @@ async function startProcess(kind: "deno" | "bun", env: GatewayEnv): Promise<Runn
     url,
     output: () => output,
     rss: () => rssOf(child.pid!),
+    cpu: () => cpuOf(child.pid!),
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
@@ -159,6 +169,7 @@ async function startWorkerd(env: GatewayEnv): Promise<RunningGateway> {
     url,
     output: () => output,
     rss: () => rssOf(pid),
+    cpu: () => cpuOf(pid),
     stop: () => mf.dispose(),
   };
 }
