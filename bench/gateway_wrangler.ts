@@ -5,9 +5,10 @@
 //   node --import tsx bench/gateway_wrangler.ts [rounds]
 //
 // Two set-ups of `wrangler dev`:
-// - "default": as it starts. Its inspector proxy enables the runtime's `Network` domain and
-//   keeps every inspector message in memory until a DevTools window connects, subrequest bodies
-//   included: a 200 MiB download crawls and wrangler's proxy process grows by its size.
+// - "default": as it starts. Its inspector proxy enables the runtime's `Network` domain (workerd
+//   then reads a subrequest body in 4 KiB pieces, one `Network.dataReceived` event each) and
+//   keeps every event in memory until a DevTools window connects: a 200 MiB download crawls
+//   and wrangler's proxy process grows by hundreds of MB.
 // - "no inspector": `VSCODE_INSPECTOR_OPTIONS` set, which makes wrangler start no inspector
 //   proxy (as in a VS Code debug terminal); the worker and the rest of `wrangler dev` are the same.
 //
