@@ -58,8 +58,8 @@ async function runOnce(
 }
 
 const dataDir = await Deno.makeTempDir({ prefix: "contree-bench-" });
+const store = new LayerStore(dataDir);
 try {
-  const store = new LayerStore(dataDir);
   await store.init();
   const rootfs = await Deno.makeTempDir({ dir: dataDir });
   await busyboxRootfs(rootfs);
@@ -148,5 +148,6 @@ try {
     `ratio capped / uncapped:                   ${(median(capped) / median(uncapped)).toFixed(2)}`,
   );
 } finally {
+  await store.close();
   await Deno.remove(dataDir, { recursive: true });
 }

@@ -1,7 +1,7 @@
 // Starts the local backend (server/main.ts) as a real process for tests, under any runtime:
 // only node:child_process, node:fs, node:path, node:os and fetch are used.
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -46,9 +46,15 @@ export interface Backend {
   dispose(): Promise<void>;
 }
 
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once("exit", () => resolve()));
+async function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode === null && child.signalCode === null) {
+    await new Promise((resolve) => child.once("exit", resolve));
+  }
+  // Deno's node:child_process can report the exit while the process still runs its last
+  // steps (a server unmounting its workspaces): wait until it is gone.
+  for (let i = 0; i < 600 && existsSync(`/proc/${child.pid}`); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
 }
 
 /**

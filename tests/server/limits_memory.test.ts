@@ -157,12 +157,7 @@ describe("server memory: --memory-total, shares, OOM reporting", () => {
   it("removes its parent cgroup when it stops", async () => {
     const parent = `${memoryCgroupOf(b.pid)}/contree-sandboxes-${b.pid}`;
     assert.ok(exists(parent));
-    const pid = b.pid;
     await b.stop();
-    // The child's exit event can come before the process is gone.
-    for (let i = 0; i < 400 && exists(`/proc/${pid}`); i++) {
-      await new Promise((r) => setTimeout(r, 25));
-    }
     assert.ok(!exists(parent), `${parent} is left behind`);
   });
 });
