@@ -23,6 +23,10 @@ command -v pasta >/dev/null || missing+=(passt)
 command -v keyctl >/dev/null || missing+=(keyutils)
 # The seccomp test also runs an i386 program on x86_64 (the filter's second ABI).
 [ "$(uname -m)" != x86_64 ] || [ -e /usr/lib32/libc.a ] || missing+=(gcc-multilib)
+# Sandbox tests use a real Debian root (scripts/debian_root.sh) and a non-root server
+# (newuidmap/newgidmap).
+command -v debootstrap >/dev/null || missing+=(debootstrap)
+command -v newuidmap >/dev/null || missing+=(uidmap)
 # Grep tests compare the backend with ripgrep on the same files.
 command -v rg >/dev/null || missing+=(ripgrep)
 # The gateway bench downloads with curl (and the main job's examples use it).
@@ -44,4 +48,9 @@ if [ ! -x node_modules/.bin/deno ] || [ ! -x node_modules/.bin/bun ] ||
   [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: npm ci"
   npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# The Debian root of the sandbox tests, built once (needs root and the Debian archive).
+if [ "$(id -u)" -eq 0 ]; then
+  bash scripts/debian_root.sh >/dev/null
 fi

@@ -22,7 +22,6 @@
 #include <ftw.h>
 #include <grp.h>
 #include <linux/capability.h>
-#include <linux/securebits.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -30,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fsuid.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -43,6 +43,8 @@
 #include "_sandbox.h"
 
 #define REPORT_FD 3
+/* Most --idmap directories of a launch (overlayfs takes at most 500 lower layers). */
+#define MAX_IDMAPS 512
 #define EXIT_SETUP 125
 /* exec: the sandbox is not running (not started yet, or already ended). */
 #define EXIT_GONE 3
@@ -68,11 +70,169 @@ static void write_file(const char *path, const char *text) {
   close(fd);
 }
 
+/* Moves `fd` to a number above REPORT_FD. */
+static int above_fixed_fds(int fd, int cloexec) {
+  int moved = fcntl(fd, cloexec ? F_DUPFD_CLOEXEC : F_DUPFD, 10);
+  if (moved < 0) fail("fcntl", "F_DUPFD");
+  close(fd);
+  return moved;
+}
+
 /* Returns the value following option `name` at argv[*i], advancing *i. */
 static const char *option_value(int argc, char **argv, int *i) {
   if (*i + 1 >= argc) usage("option without a value");
   *i += 1;
   return argv[*i];
+}
+
+/* ---------------------------------------------------------------- userns */
+
+/*
+ * The sandbox's user namespace: sandbox uids and gids 0..COUNT-1 are host ids START.. (an
+ * unprivileged range). Its uid 0 holds every capability of this namespace only: over files
+ * and processes whose ids are in the range, never over the host's.
+ */
+
+/* Parses "START:COUNT" (decimal) into *start and *count. */
+static void parse_id_range(const char *text, unsigned long *start, unsigned long *count) {
+  char *end;
+  errno = 0;
+  *start = strtoul(text, &end, 10);
+  if (errno || end == text || *end != ':') usage("bad id range (START:COUNT)");
+  const char *rest = end + 1;
+  *count = strtoul(rest, &end, 10);
+  if (errno || end == rest || *end || *count == 0 || *start == 0 ||
+      *start + *count > 4294967295UL) {
+    usage("bad id range (START:COUNT)");
+  }
+}
+
+/* The host id a range maps 0 to. */
+static unsigned long range_start(const char *range) {
+  unsigned long start, count;
+  parse_id_range(range, &start, &count);
+  return start;
+}
+
+static int hold_namespace(void *unused) {
+  (void)unused;
+  for (;;) pause();
+  return 0;
+}
+
+/* Writes the id map file `name` ("uid_map", "gid_map") of `pid`: 0..COUNT-1 to START... */
+static void write_id_map(pid_t pid, const char *name, const char *range) {
+  unsigned long start, count;
+  parse_id_range(range, &start, &count);
+  char path[64], map[64];
+  snprintf(map, sizeof map, "0 %lu %lu\n", start, count);
+  snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, name);
+  write_file(path, map);
+}
+
+/*
+ * Makes a user namespace mapping uids and gids 0..COUNT-1 to their ranges' STARTs and
+ * returns an fd of it (close-on-exec). A child born in it holds it while the maps are
+ * written. setgroups stays allowed: the sandbox's root may drop groups (apt's `_apt`, su).
+ */
+static int make_sandbox_userns(const char *uid_range, const char *gid_range) {
+  static char stack[16384] __attribute__((aligned(16)));
+  pid_t holder = clone(hold_namespace, stack + sizeof stack, CLONE_NEWUSER | SIGCHLD, NULL);
+  if (holder < 0) fail("clone", "CLONE_NEWUSER");
+  write_id_map(holder, "uid_map", uid_range);
+  write_id_map(holder, "gid_map", gid_range);
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/ns/user", (int)holder);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail("open", path);
+  kill(holder, SIGKILL);
+  while (waitpid(holder, NULL, 0) < 0 && errno == EINTR) continue;
+  return fd;
+}
+
+/*
+ * Stacks on `dir` (in this process's private mount namespace) a view of it through the
+ * namespace's id map: a file owned by uid N on disk shows as START+N, so sandbox uid N sees
+ * it as its own, and what START+N creates through it lands on disk as N. Layers stay stored
+ * with their in-image owners.
+ */
+static void idmap_in_place(const char *dir, int userns) {
+  int tree = open_tree(AT_FDCWD, dir, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+  if (tree < 0) fail("open_tree", dir);
+  struct mount_attr attr = {.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns};
+  if (mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof attr) != 0) fail("idmap", dir);
+  if (move_mount(tree, "", AT_FDCWD, dir, MOVE_MOUNT_F_EMPTY_PATH) != 0) fail("move_mount", dir);
+  close(tree);
+}
+
+/*
+ * Mounts overlayfs with this process's filesystem ids set to the namespace's root (its
+ * ranges' STARTs): overlayfs does its own work (the work directory, copy-up) as its mounter, and on
+ * an idmapped upper layer that must be an id the map knows. The capabilities over files
+ * that changing fsuid clears are raised again from the permitted set.
+ */
+static void mount_overlay_as(uid_t fsuid, gid_t fsgid, const char *merged, const char *options) {
+  setfsgid(fsgid);
+  setfsuid(fsuid);
+  struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[2];
+  if (syscall(SYS_capget, &header, data) != 0) fail("capget", NULL);
+  data[0].effective = data[0].permitted;
+  data[1].effective = data[1].permitted;
+  if (syscall(SYS_capset, &header, data) != 0) fail("capset", NULL);
+  if (mount("overlay", merged, "overlay", MS_NOSUID | MS_NODEV, options) != 0) {
+    fail("mount overlay on", merged);
+  }
+  setfsuid(0);
+  setfsgid(0);
+}
+
+/*
+ * Mounts a tmpfs on `dir` (in this process's private mount namespace) holding the overlay
+ * (moved from `merged` to DIR/root) and this helper (DIR/init), for bwrap to bind. bwrap
+ * resolves the paths it binds as the sandbox's root, which has no right to search the
+ * host's directories on the way to the data directory (e.g. a 0700 /root).
+ */
+static void stage(const char *dir, const char *merged) {
+  int overlay = open_tree(AT_FDCWD, merged, OPEN_TREE_CLOEXEC);
+  if (overlay < 0) fail("open_tree", merged);
+  /* By path: /proc/self/exe names the binary's mount in the namespace it was started in. */
+  char exe[4096];
+  ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (len < 0) fail("readlink", "/proc/self/exe");
+  exe[len] = '\0';
+  int self = open_tree(AT_FDCWD, exe, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+  if (self < 0) fail("open_tree", exe);
+  if (mount("contree-stage", dir, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=64k") != 0) {
+    fail("mount tmpfs on", dir);
+  }
+  char path[4096];
+  snprintf(path, sizeof path, "%s/root", dir);
+  if (mkdir(path, 0755) != 0) fail("mkdir", path);
+  if (move_mount(overlay, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) != 0) fail("move", path);
+  snprintf(path, sizeof path, "%s/init", dir);
+  int file = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+  if (file < 0) fail("create", path);
+  close(file);
+  if (move_mount(self, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) != 0) fail("bind", path);
+  close(overlay);
+  close(self);
+}
+
+/*
+ * Joins the user namespace `userns` as its root, with no supplementary group: from here on
+ * this process holds every capability of that namespace and none of the host's.
+ */
+static void enter_userns_as_root(int userns) {
+  if (setns(userns, CLONE_NEWUSER) != 0) fail("setns", "user namespace");
+  if (setgroups(0, NULL) != 0) fail("setgroups", NULL);
+  if (setresgid(0, 0, 0) != 0) fail("setresgid", "0");
+  if (setresuid(0, 0, 0) != 0) fail("setresuid", "0");
+  /*
+   * Changing ids made this process non-dumpable, which gives its /proc files to host root,
+   * an owner it has no rights over: bwrap could not open /proc/self/fd/N (--bind-fd).
+   */
+  if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) != 0) fail("prctl", "dumpable");
 }
 
 /* ---------------------------------------------------------------- launch */
@@ -126,22 +286,28 @@ static char **read_run_args(int *count) {
 /*
  * launch [--cgroup DIR]...
  * then, on stdin: --report FILE --root DIR --lower L --upper DIR --work DIR --merged DIR
- *                 --bwrap-args FILE [--null-stdin] [--pasta PASTA [--pasta-arg ARG]...]
- *                 -- BWRAP [ARGS...]
+ *                 --bwrap-args FILE --uid-range START:COUNT --gid-range START:COUNT
+ *                 --stage DIR [--idmap DIR]... [--null-stdin]
+ *                 [--pasta PASTA [--pasta-arg ARG]...] -- BWRAP [ARGS...]
  * Joins the cgroups first and only then waits for the run, so that a launcher can be started
  * ahead of time: moving a process into a cgroup v1 waits for an RCU grace period (several
  * milliseconds), which a warm launcher has already paid. Lower layer names are relative to
  * --root (overlay's option string is one page long). With --null-stdin the rest of stdin is
  * replaced by /dev/null. With --pasta the run gets its own network namespace wired by pasta
  * (see _network.c), set up while bwrap sets up the sandbox: bwrap holds the command back
- * (--block-fd) until pasta is done.
+ * (--block-fd) until pasta is done. The overlay's layers (each --idmap DIR: the directories
+ * holding them) are seen through the sandbox's id map. bwrap runs as root of the sandbox's
+ * user namespace and finds the overlay at DIR/root and this helper at DIR/init (see stage()).
  */
 static int cmd_launch(int argc, char **argv) {
   const char *report = NULL, *root = NULL, *lower = NULL, *upper = NULL, *work = NULL;
   const char *merged = NULL, *args_file = NULL, *pasta = NULL;
   const char *pasta_args[41] = {NULL};
   int npasta_args = 0;
+  const char *uid_range = NULL, *gid_range = NULL, *stage_dir = NULL;
   const char *cgroups[8];
+  static const char *idmaps[MAX_IDMAPS];
+  int nidmaps = 0;
   int ncgroups = 0, null_stdin = 0, i;
   for (i = 2; i < argc; i++) {
     const char *name = argv[i];
@@ -186,9 +352,14 @@ static int cmd_launch(int argc, char **argv) {
     else if (!strcmp(name, "--bwrap-args")) args_file = value;
     else if (!strcmp(name, "--pasta")) pasta = value;
     else if (!strcmp(name, "--pasta-arg") && npasta_args < 40) pasta_args[npasta_args++] = value;
+    else if (!strcmp(name, "--uid-range")) uid_range = value;
+    else if (!strcmp(name, "--stage")) stage_dir = value;
+    else if (!strcmp(name, "--gid-range")) gid_range = value;
+    else if (!strcmp(name, "--idmap") && nidmaps < MAX_IDMAPS) idmaps[nidmaps++] = value;
     else usage("launch: unknown option");
   }
-  if (!report || !root || !lower || !upper || !work || !merged || !args_file ||
+  if (!report || !root || !lower || !upper || !work || !merged || !args_file || !uid_range ||
+      !gid_range || !stage_dir ||
       i + 1 >= run_argc) {
     usage("launch: missing option or command");
   }
@@ -199,6 +370,8 @@ static int cmd_launch(int argc, char **argv) {
     if (devnull < 0 || dup2(devnull, STDIN_FILENO) < 0) fail("open", "/dev/null");
     close(devnull);
   }
+  /* Made before the pid namespace: its short-lived holder must not be that namespace's init. */
+  int userns = above_fixed_fds(make_sandbox_userns(uid_range, gid_range), 1);
   int network = pasta != NULL;
   if (network) {
     const char *what;
@@ -212,6 +385,28 @@ static int cmd_launch(int argc, char **argv) {
    */
   if (unshare(CLONE_NEWNS | CLONE_NEWPID) != 0) fail("unshare", "CLONE_NEWNS|CLONE_NEWPID");
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) fail("mount", "--make-rprivate /");
+
+  /* Opened before the idmapped views cover their directories (host root has no id there). */
+  int fd = open(report, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) fail("open", report);
+  if (fd == REPORT_FD) {
+    if (fcntl(fd, F_SETFD, 0) != 0) fail("fcntl", report);
+  } else {
+    if (dup2(fd, REPORT_FD) < 0) fail("dup2", report);
+    close(fd);
+  }
+  /*
+   * More bwrap options (the command's environment as --setenv pairs) come in a file that
+   * bwrap reads through --args: the environment never passes through this root process's
+   * own environment or argv, bwrap (a dynamic executable) runs with an empty environment
+   * (no LD_* of the run can reach it), and no value shows in the host's process list.
+   */
+  int args = open(args_file, O_RDONLY);
+  if (args < 0) fail("open", args_file);
+  if (unlink(args_file) != 0) fail("unlink", args_file);
+  args = above_fixed_fds(args, 0);
+
+  for (int k = 0; k < nidmaps; k++) idmap_in_place(idmaps[k], userns);
   if (chdir(root) != 0) fail("chdir", root);
   char options[4096];
   int n = snprintf(options, sizeof options,
@@ -222,28 +417,8 @@ static int cmd_launch(int argc, char **argv) {
     errno = E2BIG;
     fail("mount overlay", "options");
   }
-  if (mount("overlay", merged, "overlay", MS_NOSUID | MS_NODEV, options) != 0) {
-    fail("mount overlay on", merged);
-  }
-
-  int fd = open(report, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) fail("open", report);
-  if (fd == REPORT_FD) {
-    if (fcntl(fd, F_SETFD, 0) != 0) fail("fcntl", report);
-  } else {
-    if (dup2(fd, REPORT_FD) < 0) fail("dup2", report);
-    close(fd);
-  }
-
-  /*
-   * More bwrap options (the command's environment as --setenv pairs) come in a file that
-   * bwrap reads through --args: the environment never passes through this root process's
-   * own environment or argv, bwrap (a dynamic executable) runs with an empty environment
-   * (no LD_* of the run can reach it), and no value shows in the host's process list.
-   */
-  int args = open(args_file, O_RDONLY);
-  if (args < 0) fail("open", args_file);
-  if (unlink(args_file) != 0) fail("unlink", args_file);
+  mount_overlay_as((uid_t)range_start(uid_range), (gid_t)range_start(gid_range), merged, options);
+  stage(stage_dir, merged);
 
   int nargs = argc - (i + 2);
   char **bwrap_argv = calloc((size_t)nargs + 6, sizeof *bwrap_argv);
@@ -281,6 +456,7 @@ static int cmd_launch(int argc, char **argv) {
     struct pollfd launcher = {alive[0], POLLIN, 0};
     if (poll(&launcher, 1, 0) != 0) exit(EXIT_SETUP);
     if (network && fcntl(block[0], F_SETFD, 0) != 0) fail("fcntl", "block fd");
+    enter_userns_as_root(userns);
     execve(argv[i + 1], bwrap_argv, no_env);
     fail("exec", argv[i + 1]);
   }
@@ -334,7 +510,12 @@ static void drop_bounding_set(void) {
   }
 }
 
-/* The command's process: drop to uid/gid with no capabilities at all, then exec. */
+/*
+ * The command's process: becomes uid/gid of the sandbox's user namespace (with exactly that
+ * one group) and execs. Root keeps every capability of that namespace but CAP_SYS_PTRACE, as
+ * root in a rootless container does; any other uid has none (the kernel clears them on the switch). With
+ * no_new_privs, no set-uid file or file capability raises a process above that.
+ */
 static void exec_command(uid_t uid, gid_t gid, const char *cwd, char **argv) {
   sigset_t none;
   sigemptyset(&none);
@@ -343,17 +524,15 @@ static void exec_command(uid_t uid, gid_t gid, const char *cwd, char **argv) {
   write_file("/proc/self/oom_score_adj", "1000\n");
   struct rlimit no_core = {0, 0};
   if (setrlimit(RLIMIT_CORE, &no_core) != 0) fail("setrlimit", "core");
-  drop_bounding_set();
-  if (prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED |
-                                   SECBIT_NO_CAP_AMBIENT_RAISE |
-                                   SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED,
-            0, 0, 0) != 0) {
-    fail("prctl", "securebits");
-  }
+  /*
+   * Not even root may ptrace: the sandbox's init (non-dumpable) holds the report channel,
+   * and CAP_SYS_PTRACE is what would let root read and steer it.
+   */
+  if (prctl(PR_CAPBSET_DROP, CAP_SYS_PTRACE, 0, 0, 0) != 0) fail("prctl", "capbset");
   if (setgroups(1, &gid) != 0) fail("setgroups", NULL);
   if (setresgid(gid, gid, gid) != 0) fail("setresgid", NULL);
   if (setresuid(uid, uid, uid) != 0) fail("setresuid", NULL);
-  set_caps(-1);
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0) fail("prctl", "ambient");
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail("prctl", "no_new_privs");
   if (seccomp_install() != 0) fail("seccomp", NULL);
   if (chdir(cwd) != 0) fail("chdir", cwd);
@@ -427,9 +606,9 @@ static void write_report(int fd, int status, int timed_out, const struct rusage 
 }
 
 /*
- * bwrap's /proc is the sandbox's own, but kernel-wide knobs live in it too: uid 0 without
- * capabilities may still write some sysctls (vm.drop_caches checks no capability). Make
- * them read-only and hide the host-wide tables, as container runtimes do.
+ * bwrap's /proc is the sandbox's own, but kernel-wide knobs live in it too. The kernel keeps
+ * them from the sandbox's root (host root owns them, an id its user namespace does not map);
+ * as container runtimes do, they are also read-only and the host-wide tables hidden.
  */
 static void protect_proc(void) {
   static const char *const read_only[] = {"/proc/sys", "/proc/sysrq-trigger", "/proc/irq",
@@ -674,6 +853,7 @@ static int cmd_exec(int argc, char **argv) {
   int joined[NJOINED];
   for (size_t k = 0; k < NJOINED; k++) joined[k] = open_of_init(init, JOINED[k].path, O_RDONLY);
   int root = open_of_init(init, "root", O_RDONLY | O_DIRECTORY);
+  int user_ns = open_of_init(init, "ns/user", O_RDONLY);
   close(init);
   if (setns(pid_ns, CLONE_NEWPID) != 0) fail("setns", "ns/pid");
   /* Nobody in the sandbox may ptrace the process before it has dropped its privileges. */
@@ -690,6 +870,7 @@ static int cmd_exec(int argc, char **argv) {
     /* Nothing may run before the header is out; end quietly if this helper died. */
     char byte;
     if (read(go[0], &byte, 1) != 1) _exit(EXIT_SETUP);
+    enter_userns_as_root(user_ns);
     for (size_t k = 0; k < NJOINED; k++) {
       if (setns(joined[k], JOINED[k].type) != 0) fail("setns", JOINED[k].path);
     }

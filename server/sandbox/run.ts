@@ -11,6 +11,7 @@ import { SandboxError, SandboxNotRunningError, SandboxUnsupportedError } from ".
 import type { RunningSandbox, SandboxProcess, SandboxResources } from "./exec.ts";
 import { startProcess } from "./_exec.ts";
 import { helperPath } from "./helper.ts";
+import { defaultIdRange, type IdRange } from "./id_range.ts";
 import { type LauncherPool, sendRunArgs, startLauncher } from "./launcher_pool.ts";
 import { networkLaunchArgs } from "./_network.ts";
 import { nulTerminated } from "./_nul_list.ts";
@@ -43,7 +44,10 @@ export interface SandboxSpec {
   env: Record<string, string>;
   /** Absolute working directory; the command fails with 125 when it does not exist. */
   cwd: string;
-  /** User id the command runs as (no capabilities, even as 0). */
+  /**
+   * User id the command runs as, in the sandbox's own user namespace (0: its root, with every
+   * capability of that namespace and none over the host).
+   */
   uid: number;
   /** Group id the command runs as (its only group). */
   gid: number;
@@ -65,6 +69,8 @@ export interface SandboxSpec {
   network: boolean;
   /** Defaults: {@linkcode defaultLimits}. */
   limits?: SandboxLimits;
+  /** Host ids of the sandbox's user namespace; default {@linkcode defaultIdRange}. */
+  ids?: IdRange;
   /** Where warm launchers come from (see {@linkcode LauncherPool}); else one is started. */
   launchers?: LauncherPool;
   /** From `LayerStore.createWorkspace()`: the run's changes land in `upperDir`. */
@@ -110,6 +116,12 @@ export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/
 
 /** Where the helper is bound inside the sandbox (the /dev tmpfs, never the image). */
 const INIT_PATH = "/dev/.contree-init";
+/**
+ * Where the launcher puts the overlay (`/mnt/root`) and the helper (`/mnt/init`) for bwrap, on
+ * a tmpfs in its own mount namespace (the host's /mnt is untouched): a path every user may
+ * search, as bwrap resolves them as the sandbox's root.
+ */
+const STAGE = "/mnt";
 /** Grace after the in-sandbox timeout before the host kills the sandbox itself. */
 const BACKSTOP_MS = 2000;
 /** Longest delay setTimeout honours (longer ones fire at once). */
@@ -161,6 +173,16 @@ export function defaultLimits(): Required<SandboxLimits> {
 
 export { memoryTotal };
 
+let defaultIdsRead: Promise<IdRange> | undefined;
+
+function defaultIds(): Promise<IdRange> {
+  defaultIdsRead ??= defaultIdRange().catch((error) => {
+    defaultIdsRead = undefined;
+    throw error;
+  });
+  return defaultIdsRead;
+}
+
 function validate(spec: SandboxSpec): void {
   const fail = (what: string) => {
     throw new SandboxError(`invalid sandbox spec: ${what}`);
@@ -169,6 +191,9 @@ function validate(spec: SandboxSpec): void {
   for (const path of [...spec.layers, spec.upperDir, spec.workDir]) {
     if (!path.startsWith("/")) fail(`${path}: layer and workspace paths must be absolute`);
     if (/[,:\\\0]/.test(path)) fail(`${path}: overlayfs cannot take ',', ':' or '\\' in paths`);
+  }
+  if (dirname(spec.upperDir) !== dirname(spec.workDir)) {
+    fail("upperDir and workDir must share their parent directory");
   }
   const problem = processProblem(spec);
   if (problem) fail(problem);
@@ -184,17 +209,27 @@ function lowerDirs(skeleton: string, layers: string[]): { root: string; lower: s
   return { root, lower: [skeleton, ...top.map((layer) => layer.slice(root.length + 1))].join(":") };
 }
 
-function bwrapArgs(spec: SandboxSpec, helper: string, merged: string): string[] {
+/**
+ * The directories the launcher sees through the sandbox's id map: the skeleton, the layers'
+ * common parent (or each layer), and the workspace holding the upper and work directories
+ * (overlayfs wants both on one mount).
+ */
+function idmappedDirs(skeleton: string, root: string, spec: SandboxSpec): string[] {
+  const layers = root === "/" ? spec.layers : [root];
+  return [skeleton, ...layers, dirname(spec.upperDir)];
+}
+
+function bwrapArgs(spec: SandboxSpec): string[] {
   return [
     "--bind",
-    merged,
+    `${STAGE}/root`,
     "/",
     "--proc",
     "/proc",
     "--dev",
     "/dev",
     "--ro-bind",
-    helper,
+    `${STAGE}/init`,
     INIT_PATH,
     "--unshare-ipc",
     "--unshare-pid",
@@ -257,11 +292,12 @@ function envArgs(env: Record<string, string>): Uint8Array<ArrayBuffer> {
  */
 export async function runSandbox(spec: SandboxSpec): Promise<SandboxResult> {
   validate(spec);
-  const [helper, bwrap, skeleton, network] = await Promise.all([
+  const [helper, bwrap, skeleton, network, ids] = await Promise.all([
     helperPath(),
     which("bwrap"),
     skeletonDir(),
     spec.network ? networkLaunchArgs() : [],
+    spec.ids ?? defaultIds(),
   ]);
   if (bwrap === null) throw new SandboxUnsupportedError(["bwrap"]);
   await placeFiles(spec.layers, spec.upperDir, spec.files);
@@ -287,11 +323,14 @@ export async function runSandbox(spec: SandboxSpec): Promise<SandboxResult> {
       ...["--report", reportPath, "--root", root, "--lower", lower],
       ...["--upper", spec.upperDir, "--work", spec.workDir, "--merged", merged],
       ...["--bwrap-args", argsPath],
+      ...["--uid-range", `${ids.uidStart}:${ids.count}`, "--gid-range", `${ids.gidStart}:${ids.count}`],
+      ...idmappedDirs(skeleton, root, spec).flatMap((dir) => ["--idmap", dir]),
+      ...["--stage", STAGE],
       ...(spec.stdin ? [] : ["--null-stdin"]),
       ...network,
       "--",
       bwrap,
-      ...bwrapArgs(spec, helper, merged),
+      ...bwrapArgs(spec),
     ];
     let killedBy: "timeout" | "cancel" | null = null;
     // Resolves true once init is set up, false if the run ends before.

@@ -3,14 +3,48 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { type Fixture, makeFixture, run } from "./_sandbox_fixture.ts";
+import { defaultIdRange } from "../../server/sandbox/id_range.ts";
 
-const ZERO_CAPS = [
-  "CapInh:\t0000000000000000",
-  "CapPrm:\t0000000000000000",
-  "CapEff:\t0000000000000000",
-  "CapBnd:\t0000000000000000",
-  "CapAmb:\t0000000000000000",
-].join("\n");
+/** Host pids below `pid` (not itself). */
+function descendants(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      children.set(ppid, [...children.get(ppid) ?? [], Number(entry.name)]);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  const found: number[] = [];
+  for (let queue = [pid]; queue.length > 0;) {
+    const next = children.get(queue.shift()!) ?? [];
+    found.push(...next);
+    queue.push(...next);
+  }
+  return found;
+}
+
+/** Real, effective, saved and filesystem uids and gids of host process `pid`. */
+function hostIds(pid: number): number[] {
+  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  return ["Uid", "Gid"].flatMap((key) =>
+    new RegExp(`^${key}:\\s+(.*)$`, "m").exec(status)![1].trim().split(/\s+/).map(Number)
+  );
+}
+
+// Every capability (0 to 40) but CAP_SYS_PTRACE (19), in the sandbox's own user namespace.
+const ROOT_CAPS = (2n ** 41n - 1n - (1n << 19n)).toString(16).padStart(16, "0");
+const caps = (permitted: string) =>
+  [
+    "CapInh:\t0000000000000000",
+    `CapPrm:\t${permitted}`,
+    `CapEff:\t${permitted}`,
+    `CapBnd:\t${ROOT_CAPS}`,
+    "CapAmb:\t0000000000000000",
+  ].join("\n");
 
 describe("sandbox isolation", () => {
   let fx: Fixture;
@@ -45,22 +79,73 @@ describe("sandbox isolation", () => {
     await assert.rejects(Deno.stat(`/tmp/${name}`), Deno.errors.NotFound);
   });
 
-  it("has no capabilities, as root or not", async () => {
-    for (const uid of [0, 1000]) {
+  it("holds capabilities only in its own user namespace, over ids of its own range", async () => {
+    for (const [uid, permitted] of [[0, ROOT_CAPS], [1000, "0000000000000000"]] as const) {
       const { stdout } = await run(fx.store, [fx.base], "grep Cap /proc/self/status", {
         uid,
         gid: uid,
       });
-      assert.equal(stdout.trim(), ZERO_CAPS);
+      assert.equal(stdout.trim(), caps(permitted));
     }
-    const { stdout } = await run(
+    const ids = await run(fx.store, [fx.base], "cat /proc/self/uid_map /proc/self/gid_map");
+    const range = await defaultIdRange();
+    assert.deepEqual(ids.stdout.trim().split(/\s+/).map(Number), [
+      ...[0, range.uidStart, range.count],
+      ...[0, range.gidStart, range.count],
+    ]);
+    // What root may do in its own namespaces...
+    const own = await run(
       fx.store,
       [fx.base],
-      "for c in 'mknod /tmp/n c 1 3' 'mount -t tmpfs t /mnt' 'chown 1000 /etc/hosts' " +
-        "'hostname other' 'echo 3 > /proc/sys/vm/drop_caches' 'ip link set lo down'; do " +
-        'sh -c "$c" 2>/dev/null && echo "allowed: $c"; done; echo checked',
+      "chown 1000:1000 /etc/hosts && hostname other && mount -t tmpfs t /tmp && " +
+        "ip link set lo down && echo own",
+      { commit: false },
     );
-    assert.equal(stdout, "checked\n");
+    assert.equal(own.stdout, "own\n", own.stderr);
+    // ...and what needs the host's: devices, kernel knobs, the clock, host-owned files, the
+    // host's network (shared here), the sandbox's init.
+    for (const network of [false, true]) {
+      const { stdout } = await run(
+        fx.store,
+        [fx.base],
+        "for c in 'mknod /tmp/n c 1 3' 'umount /proc/sys; echo 3 > /proc/sys/vm/drop_caches' " +
+          "'date -s 2001-01-01; [ $(date +%Y) = 2001 ]' 'chown 0 /dev/null' 'cat /proc/1/environ'" +
+          (network ? " 'ip link set lo down'" : "") +
+          '; do sh -c "$c" >/dev/null 2>&1 && echo "allowed: $c"; done; echo checked',
+        { network, commit: false },
+      );
+      assert.equal(stdout, "checked\n");
+    }
+  });
+
+  it("runs as host ids of its range, never as host root", async () => {
+    const range = await defaultIdRange();
+    let launcher = 0;
+    const seen = new Map<number, number[]>();
+    const { result } = await run(fx.store, [fx.base], "sleep 1 & sleep 1; wait", {
+      uid: 0,
+      onSpawn: (info) => {
+        launcher = info.pid;
+      },
+      onChunk: () => {},
+      files: [],
+      stdin: new ReadableStream({
+        async start(controller) {
+          // While the run sleeps: every process under the launcher (the host side).
+          await new Promise((resolve) => setTimeout(resolve, 500));
+          for (const pid of descendants(launcher)) seen.set(pid, hostIds(pid));
+          controller.close();
+        },
+      }),
+    });
+    assert.equal(result.exitCode, 0);
+    assert.ok(seen.size >= 4, `bwrap, init, sh and sleeps: ${[...seen.keys()]}`);
+    const inRange = (id: number, start: number) => id >= start && id < start + range.count;
+    for (const [pid, ids] of seen) {
+      const [uids, gids] = [ids.slice(0, 4), ids.slice(4)];
+      assert.ok(uids.every((id) => inRange(id, range.uidStart)), `${pid}: uids ${uids}`);
+      assert.ok(gids.every((id) => inRange(id, range.gidStart)), `${pid}: gids ${gids}`);
+    }
   });
 
   it("cannot see, signal or inspect host processes or its own init", async () => {
