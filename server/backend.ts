@@ -14,6 +14,7 @@ import { EventHub, OperationEngine } from "./ops/mod.ts";
 import { ImportCache } from "./registry/mod.ts";
 import { SandboxUnsupportedError } from "./sandbox/errors.ts";
 import { checkSandboxSupport, configureSandboxMemory } from "./sandbox/run.ts";
+import { defaultIdRange, type IdRange } from "./sandbox/id_range.ts";
 import { getMeta, isoTime, lockDataDir, setMeta, Store } from "./store/mod.ts";
 
 /** The tag of the base image every data directory starts with. */
@@ -50,6 +51,11 @@ export interface BackendConfig {
    * else at commit.
    */
   maxLayerBytes?: number;
+  /**
+   * Host ids sandbox ids 0-65535 map to (default: the server user's /etc/subuid and
+   * /etc/subgid ranges, else `ROOT_ID_RANGE` as root).
+   */
+  idRange?: IdRange;
   /** Called with one line per notable start-up step (default: none). */
   log?: (line: string) => void;
 }
@@ -114,6 +120,11 @@ export async function openBackend(config: BackendConfig): Promise<Backend> {
     totalBytes: config.memoryTotal ?? Math.floor(totalmem() / 2),
     maxConcurrent,
   });
+  const ids = config.idRange ?? await defaultIdRange();
+  config.log?.(
+    `sandboxes map ids 0-${ids.count - 1} to host uids ${ids.uidStart}-` +
+      `${ids.uidStart + ids.count - 1} and gids ${ids.gidStart}-${ids.gidStart + ids.count - 1}`,
+  );
   const dataDir = resolve(config.dataDir);
   const unlock = lockDataDir(dataDir);
   const store = new Store(dataDir);
@@ -143,6 +154,7 @@ export async function openBackend(config: BackendConfig): Promise<Backend> {
       maxQueue: config.maxQueue ?? 1024,
       imports: { cache: importCache, insecureRegistries: config.insecureRegistries ?? [] },
       disk: { maxLayerBytes: config.maxLayerBytes ?? null, duringRun: quotaProblem === null },
+      ids,
     });
     engine = running;
     running.recover();

@@ -19,7 +19,8 @@ import { type BackendConfig, openBackend } from "./backend.ts";
 import { LayerError } from "./images/errors.ts";
 import { importArchiveInto, importRootfsInto } from "./local_import.ts";
 import { ImportError } from "./registry/mod.ts";
-import { SandboxUnsupportedError } from "./sandbox/errors.ts";
+import { SandboxError, SandboxUnsupportedError } from "./sandbox/errors.ts";
+import { type IdRange, parseIdRange } from "./sandbox/id_range.ts";
 import { DataDirLockedError, tagProblem } from "./store/mod.ts";
 
 const USAGE = `usage:
@@ -27,7 +28,9 @@ const USAGE = `usage:
       [--token-file FILE] [--max-concurrent N] [--max-queue N] [--max-timeout SECONDS]
       [--max-output BYTES] [--max-body BYTES] [--keepalive SECONDS]
       [--insecure-registry HOST[:PORT]]... [--memory-total BYTES|PERCENT%]
-      [--max-layer-bytes BYTES]
+      [--max-layer-bytes BYTES] [--id-range START:COUNT]
+    Sandbox uids and gids 0-65535 are host ids START.. (default: the server user's range in
+    /etc/subuid and /etc/subgid, else 1073741824:65536 as root).
     The token is read from CONTREE_TOKEN or --token-file (--token TOKEN works too, but shows
     in ps); without any, one is generated and printed.
   deno run -A server/main.ts import-rootfs PATH_OR_TARBALL --tag NAME --data-dir DIR
@@ -82,6 +85,15 @@ function readToken(flag: string | undefined, file: string | undefined): string |
   return token;
 }
 
+function idRange(value: string | undefined): IdRange | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return parseIdRange(value);
+  } catch (error) {
+    throw new UsageError(`--id-range: ${(error as Error).message}`);
+  }
+}
+
 function parseServe(args: string[]): ServeConfig {
   const { values, positionals } = parseArgs({
     args,
@@ -101,6 +113,7 @@ function parseServe(args: string[]): ServeConfig {
       "insecure-registry": { type: "string", multiple: true },
       "memory-total": { type: "string", default: "50%" },
       "max-layer-bytes": { type: "string" },
+      "id-range": { type: "string" },
     },
   });
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
@@ -133,6 +146,7 @@ function parseServe(args: string[]): ServeConfig {
     insecureRegistries: values["insecure-registry"] ?? [],
     memoryTotal,
     maxLayerBytes: integer(values["max-layer-bytes"], "max-layer-bytes", 0),
+    idRange: idRange(values["id-range"]),
     log: console.log,
   };
 }
@@ -264,7 +278,7 @@ async function main(argv: string[]): Promise<void> {
     }
     if (
       error instanceof ImportError || error instanceof FatalError ||
-      error instanceof DataDirLockedError
+      error instanceof DataDirLockedError || error instanceof SandboxError
     ) {
       console.error(`error: ${error.message}`);
       Deno.exit(1);

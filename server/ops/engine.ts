@@ -12,6 +12,7 @@ import {
   maskImportRequest,
   parseImageReference,
 } from "../registry/mod.ts";
+import type { IdRange } from "../sandbox/id_range.ts";
 import { LauncherPool } from "../sandbox/launcher_pool.ts";
 import { defaultLimits, type SandboxFile } from "../sandbox/run.ts";
 import {
@@ -76,6 +77,8 @@ export interface EngineOptions {
   imports: { cache: ImportCache; insecureRegistries: string[] };
   /** Disk caps of runs (see `InstanceRunDeps.disk`); default: none, enforced at commit. */
   disk?: InstanceRunDeps["disk"];
+  /** Host ids of the sandboxes' user namespaces (default: `defaultIdRange()`). */
+  ids?: IdRange;
 }
 
 /** Outcome of {@linkcode OperationEngine.cancel}. */
@@ -141,6 +144,7 @@ export class OperationEngine {
       hub,
       layers,
       launchers: this.#launchers,
+      ids: options.ids,
       record,
       stopping,
       disk: options.disk ?? { maxLayerBytes: null, duringRun: false },

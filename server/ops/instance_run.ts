@@ -1,6 +1,7 @@
 /** Instance runs: one spawned command in a sandbox, its events, and its snapshot or discard. */
 import { arch, release } from "node:os";
 import type { LayerStore } from "../images/layer_store.ts";
+import type { IdRange } from "../sandbox/id_range.ts";
 import type { LauncherPool } from "../sandbox/launcher_pool.ts";
 import { defaultLimits, memoryTotal, runSandbox, type SandboxFile } from "../sandbox/run.ts";
 import { type ImageRecord, isoTime, isoTimeNs, type OperationRepo } from "../store/mod.ts";
@@ -25,6 +26,8 @@ export interface InstanceRunDeps {
     & SnapshotDeps["layers"];
   /** Sandbox launchers kept ready. */
   launchers: LauncherPool;
+  /** Host ids of the sandboxes' user namespaces (default: `defaultIdRange()`). */
+  ids?: IdRange;
   /** Records the outcome (see `recordOutcome`); throws when it cannot be written. */
   record: (uuid: string, outcome: Outcome) => void;
   /** Whether the server is stopping (a cancel then fails the operation instead). */
@@ -151,6 +154,7 @@ export async function runInstance(
       workDir: workspace.workDir,
       signal: cap === null ? signal : AbortSignal.any([signal, overDisk.signal]),
       launchers: deps.launchers,
+      ids: deps.ids,
       onSpawn: ({ pid, sandbox }) => {
         deps.operations.update(uuid, { status: "EXECUTING" });
         spawnEvent(pid);

@@ -323,7 +323,12 @@ export async function runSandbox(spec: SandboxSpec): Promise<SandboxResult> {
       ...["--report", reportPath, "--root", root, "--lower", lower],
       ...["--upper", spec.upperDir, "--work", spec.workDir, "--merged", merged],
       ...["--bwrap-args", argsPath],
-      ...["--uid-range", `${ids.uidStart}:${ids.count}`, "--gid-range", `${ids.gidStart}:${ids.count}`],
+      ...[
+        "--uid-range",
+        `${ids.uidStart}:${ids.count}`,
+        "--gid-range",
+        `${ids.gidStart}:${ids.count}`,
+      ],
       ...idmappedDirs(skeleton, root, spec).flatMap((dir) => ["--idmap", dir]),
       ...["--stage", STAGE],
       ...(spec.stdin ? [] : ["--null-stdin"]),

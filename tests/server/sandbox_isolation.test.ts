@@ -19,7 +19,8 @@ function descendants(pid: number): number[] {
     }
   }
   const found: number[] = [];
-  for (let queue = [pid]; queue.length > 0;) {
+  const queue = [pid];
+  while (queue.length > 0) {
     const next = children.get(queue.shift()!) ?? [];
     found.push(...next);
     queue.push(...next);
