@@ -870,10 +870,11 @@ static int cmd_exec(int argc, char **argv) {
     /* Nothing may run before the header is out; end quietly if this helper died. */
     char byte;
     if (read(go[0], &byte, 1) != 1) _exit(EXIT_SETUP);
-    enter_userns_as_root(user_ns);
+    /* As host root: a run with networking is in the host's network namespace. */
     for (size_t k = 0; k < NJOINED; k++) {
       if (setns(joined[k], JOINED[k].type) != 0) fail("setns", JOINED[k].path);
     }
+    enter_userns_as_root(user_ns);
     if (fchdir(root) != 0 || chroot(".") != 0) fail("chroot", "sandbox root");
     syscall(SYS_close_range, 3, ~0U, 0);
     environ = env;

@@ -20,6 +20,8 @@ export interface BackendOptions {
   tokenVia?: "env" | "file";
   /** Extra `serve` arguments, e.g. `["--max-concurrent", "2"]`. */
   args?: string[];
+  /** A checkout of this repository to run `server/main.ts` from (default: this one). */
+  checkout?: string;
   /** How long to wait for the `listening on` line, in ms (default 120000). */
   startTimeoutMs?: number;
 }
@@ -94,7 +96,7 @@ export async function startBackend(options: BackendOptions = {}): Promise<Backen
         ...tokenArgs,
         ...(options.args ?? []),
       ], {
-        cwd: ROOT,
+        cwd: options.checkout ?? ROOT,
         stdio: ["ignore", "pipe", "pipe"],
         env: { ...childEnv, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", ...tokenEnv },
       });
