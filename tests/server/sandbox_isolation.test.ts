@@ -94,7 +94,7 @@ describe("sandbox isolation", () => {
     );
     assert.equal(own.stdout, "own\n", own.stderr);
     // ...and what needs the host's: devices, kernel knobs, the clock, host-owned files, the
-    // host's network (shared here), the sandbox's init.
+    // sandbox's init, and with networking the namespace pasta wires (made by host root).
     for (const network of [false, true]) {
       const { stdout } = await run(fx.store, [fx.base], hostPrivilegeProbe(network), {
         network,
