@@ -117,9 +117,15 @@ describe("sandbox isolation", () => {
       files: [],
       stdin: new ReadableStream({
         async start(controller) {
-          // While the run sleeps: every process under the launcher (the host side).
+          // While the run sleeps.
           await new Promise((resolve) => setTimeout(resolve, 500));
-          for (const pid of descendants(launcher)) seen.set(pid, hostIds(pid));
+          // The sandbox: bwrap (its root) and everything below it.
+          const bwrap = descendants(launcher).filter((pid) =>
+            Deno.readTextFileSync(`/proc/${pid}/comm`).trim() === "bwrap"
+          );
+          for (const pid of bwrap.flatMap((pid) => [pid, ...descendants(pid)])) {
+            seen.set(pid, hostIds(pid));
+          }
           controller.close();
         },
       }),
