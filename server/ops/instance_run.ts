@@ -46,6 +46,12 @@ export interface InstanceRunDeps {
 
 /** How often a capped run's writes are measured (one `statfs`). */
 const DISK_POLL_MS = 10;
+/**
+ * What the sandbox itself keeps on a capped filesystem (overlay's work directory, the run's
+ * scratch files: some 30 KiB), not counted against the cap while the run goes; the commit
+ * still checks the layer's exact size.
+ */
+const SANDBOX_FILES_BYTES = 1024 * 1024;
 
 /** One accepted spawn, ready to run. */
 export interface InstanceJob {
@@ -131,7 +137,7 @@ export async function runInstance(
       workspace = capped;
       measure = () => {
         const used = capped.usedBytes();
-        if (used > cap) overDisk.abort(used);
+        if (used > cap + SANDBOX_FILES_BYTES) overDisk.abort(used);
       };
       poll = setInterval(measure, DISK_POLL_MS);
     } else {
