@@ -4,11 +4,10 @@ import {
   type CompletionEvent,
   isCompletion,
   type OperationEvent,
-  parseOperationEvent,
   type StreamEvent,
 } from "./events.ts";
 import { isTerminalStatus } from "./operation_status.ts";
-import { FrameDecoder } from "./_sse_decoder.ts";
+import { OperationEventDecoder } from "./event_decoder.ts";
 import { isConnectionRefused, REFUSED_BUDGET, type RetryPolicy, sleep } from "./_retry.ts";
 import type { OperationResponse, TerminalStatus } from "./types.ts";
 
@@ -29,43 +28,18 @@ export async function* readEventBatches(
   signal: AbortSignal | undefined,
   lastEventId?: number,
 ): AsyncGenerator<OperationEvent[]> {
-  let last = lastEventId;
-  let batch: OperationEvent[] = [];
-  const decoder = new FrameDecoder((event, data, id) => {
-    if (event === "sse_error") {
-      throw new SSEStreamError(`event stream failed: ${data}`, { lastEventId: last });
-    }
-    const parsed = parseOperationEvent(
-      id === undefined
-        ? { event: event || "message", data }
-        : { event: event || "message", data, id },
-    );
-    if (parsed.id !== undefined) last = parsed.id;
-    batch.push(parsed);
-  });
+  const decoder = new OperationEventDecoder(lastEventId);
   const reader = body.getReader();
   try {
     while (true) {
       const { done, value } = await reader.read();
       if (done) return;
-      let failure: unknown;
-      try {
-        decoder.push(value);
-      } catch (error) {
-        failure = error;
-      }
-      if (batch.length > 0) {
-        const ready = batch;
-        batch = [];
-        yield ready;
-      }
-      if (failure !== undefined) throw failure;
+      const events = decoder.push(value);
+      if (events.length > 0) yield events;
+      if (decoder.failure) throw decoder.failure;
     }
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
-    if (error instanceof SSEStreamError && error.lastEventId === undefined && last !== undefined) {
-      throw new SSEStreamError(error.message, { lastEventId: last });
-    }
     if (error instanceof ContreeError) throw error;
     const detail = error instanceof Error ? error.message : String(error);
     throw new ContreeNetworkError(`event stream broke: ${detail}`, { cause: error });

@@ -14,6 +14,8 @@ const CR = 13;
 const COLON = 58;
 const SPACE = 32;
 const D = 100;
+const E = 101;
+const I = 105;
 
 /** Receives one dispatched frame: its `event:` (`""` when absent), `data:` lines, `id:`, `retry:`. */
 export type FrameHandler = (
@@ -88,13 +90,14 @@ export class FrameDecoder {
         if (end === -1) break;
         next = end + 1;
       }
-      let line = text.slice(pos, end);
-      this.#grow(ascii ? line.length : utf8Length(line));
+      this.#grow(ascii ? end - pos : utf8Length(text.slice(pos, end)));
       if (this.#pending !== "") {
-        line = this.#pending + line;
+        const line = this.#pending + text.slice(pos, end);
         this.#pending = "";
+        this.#line(line, 0, line.length);
+      } else {
+        this.#line(text, pos, end);
       }
-      this.#line(line);
       pos = next;
     }
     if (pos < text.length) {
@@ -111,13 +114,27 @@ export class FrameDecoder {
     }
   }
 
-  #line(line: string): void {
-    if (line.length === 0) return this.#dispatch();
-    const first = line.charCodeAt(0);
+  /** Handles the line `text[start..end)`, read in place. */
+  #line(text: string, start: number, end: number): void {
+    if (start === end) return this.#dispatch();
+    const first = text.charCodeAt(start);
     if (first === COLON) return;
-    if (first === D && line.startsWith("data:")) {
-      return this.#addData(line.slice(line.charCodeAt(5) === SPACE ? 6 : 5));
+    // The fields of every frame, matched without slicing the line first.
+    if (first === D && text.startsWith("data:", start)) {
+      return this.#addData(
+        text.slice(text.charCodeAt(start + 5) === SPACE ? start + 6 : start + 5, end),
+      );
     }
+    if (first === I && text.startsWith("id:", start)) {
+      const id = text.slice(text.charCodeAt(start + 3) === SPACE ? start + 4 : start + 3, end);
+      if (!id.includes("\0")) this.#id = id;
+      return;
+    }
+    if (first === E && text.startsWith("event:", start)) {
+      this.#event = text.slice(text.charCodeAt(start + 6) === SPACE ? start + 7 : start + 6, end);
+      return;
+    }
+    const line = text.slice(start, end);
     let colon = line.indexOf(":");
     if (colon === -1) colon = line.length;
     const name = line.slice(0, colon);

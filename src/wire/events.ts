@@ -520,19 +520,27 @@ function envelope(raw: Json): EventBase | Invalid {
 
 /** `stdin`/`stdout`/`stderr`: the hot path of a busy run, validated by hand. */
 function streamEvent(raw: Json, type: StreamEvent["type"]): StreamEvent | Invalid {
-  const base = envelope(raw);
-  if (base instanceof Invalid) return base;
-  const data = raw.data;
+  const { id, ts, spid, data } = raw;
+  if (typeof id !== "number") return invalid("id", "number", id);
+  if (typeof ts !== "string") return invalid("ts", "string", ts);
   if (!isObject(data)) return invalid("data", "object", data);
   const { value, encoding, truncated } = data;
   if (typeof value !== "string") return invalid("data.value", "string", value);
   if (typeof encoding !== "string") return invalid("data.encoding", "string", encoding);
-  const repr: StreamRepr = { value, encoding };
-  if (truncated !== undefined && truncated !== null) {
-    if (typeof truncated !== "boolean") return invalid("data.truncated", "boolean", truncated);
-    repr.truncated = truncated;
+  if (truncated !== undefined && truncated !== null && typeof truncated !== "boolean") {
+    return invalid("data.truncated", "boolean", truncated);
   }
-  return { ...base, type, data: repr };
+  if (spid !== undefined && spid !== null && typeof spid !== "number") {
+    return invalid("spid", "number", spid);
+  }
+  // The parsed JSON is the event (fields the client does not know kept), unless a null
+  // stands for an absent field.
+  if (spid !== null && truncated !== null) return raw as unknown as StreamEvent;
+  const repr: StreamRepr = { value, encoding };
+  if (typeof truncated === "boolean") repr.truncated = truncated;
+  return spid === null || spid === undefined
+    ? { id, ts, type, data: repr }
+    : { id, ts, spid: spid as number, type, data: repr };
 }
 
 /** The optional fields of `completion` (today's names and older ones) and their JSON types. */

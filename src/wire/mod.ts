@@ -16,6 +16,7 @@
 export * from "./byte_range.ts";
 export * from "./client.ts";
 export * from "./errors.ts";
+export * from "./event_decoder.ts";
 export * from "./events.ts";
 export * from "./file_mode.ts";
 export * from "./hash.ts";

@@ -7,6 +7,7 @@ import {
   ContreeNetworkError,
   isCompletion,
   type OperationEvent,
+  OperationEventDecoder,
   parseOperationEvent,
   parseSSE,
   SSE_MAX_FRAME_BYTES,
@@ -125,6 +126,60 @@ describe("operation events", () => {
       spid: undefined,
       data: "plain text",
     });
+  });
+});
+
+describe("OperationEventDecoder", () => {
+  const bytes = encoder.encode(LOG.map(frame).join(""));
+
+  it("decodes typed events from chunks split anywhere, tracking the last id", () => {
+    for (const size of [1, 7, 64, bytes.length]) {
+      const decoder = new OperationEventDecoder();
+      const events: OperationEvent[] = [];
+      for (let i = 0; i < bytes.length; i += size) {
+        events.push(...decoder.push(bytes.subarray(i, i + size)));
+      }
+      assert.deepEqual(events.map((e) => e.type), [
+        "init",
+        "spawn",
+        "stdout",
+        "exit",
+        "completion",
+      ]);
+      assert.equal(decoder.lastEventId, 4);
+    }
+  });
+
+  it("decodes a character split across chunks, and CRLF and CR line endings", () => {
+    const event = { ...LOG[2], data: { value: "héllo ✓\n", encoding: "ascii" } };
+    for (const eol of ["\n", "\r\n", "\r"]) {
+      const text = frame(event).replace(/\n/g, eol);
+      const all = encoder.encode(text);
+      const decoder = new OperationEventDecoder();
+      const events = Array.from(all, (_, i) => decoder.push(all.subarray(i, i + 1))).flat();
+      assert.equal(events.length, 1, JSON.stringify(eol));
+      assert.ok(events[0].type === "stdout" && events[0].data.value === "héllo ✓\n");
+    }
+  });
+
+  it("returns the events before an sse_error, then holds and throws the failure", () => {
+    const decoder = new OperationEventDecoder(-1);
+    const events = decoder.push(encoder.encode(frame(LOG[0]) + SSE_ERROR + frame(LOG[1])));
+    assert.deepEqual(events.map((e) => e.id), [0]);
+    assert.ok(decoder.failure instanceof SSEStreamError);
+    assert.equal(decoder.failure.lastEventId, 0);
+    assert.throws(() => decoder.push(encoder.encode(frame(LOG[2]))), SSEStreamError);
+  });
+
+  it("fails on a frame over 4 MiB counted in bytes, also when the text is not ASCII", () => {
+    const decoder = new OperationEventDecoder(3);
+    // 1.5 M three-byte characters: 4.5 MB, though only 1.5 M UTF-16 units.
+    decoder.push(encoder.encode("data: " + "✓".repeat(1_500_000)));
+    assert.ok(decoder.failure instanceof SSEStreamError);
+    assert.equal(decoder.failure.lastEventId, 3);
+    const small = new OperationEventDecoder();
+    assert.equal(small.push(encoder.encode(`data: ${"✓".repeat(1_000_000)}\n\n`)).length, 1);
+    assert.equal(small.failure, undefined);
   });
 });
 
