@@ -20,7 +20,8 @@
  */
 export { createGateway, type GatewayConfig, MAX_BODY_BYTES } from "./src/app.ts";
 export type { GatewayBindings, GatewayEnv, GatewayVariables } from "./src/_auth.ts";
-export { type GatewayEnvVars, gatewayOptionsFromEnv } from "./src/env.ts";
+export { gatewayOptionsFromEnv } from "./src/env.ts";
+export type { GatewayEnvVars } from "./src/env_vars.ts";
 export {
   type GatewayKey,
   generateGatewayKey,

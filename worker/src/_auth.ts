@@ -5,7 +5,7 @@
  */
 import type { MiddlewareHandler } from "hono";
 import type { ContreeClient } from "../../mod.ts";
-import type { GatewayEnvVars } from "./env.ts";
+import type { GatewayEnvVars } from "./env_vars.ts";
 import type { GatewayKey, KeyScope } from "./keys.ts";
 import { Problem } from "./_problem.ts";
 

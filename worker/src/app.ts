@@ -19,7 +19,7 @@ import type { AccessLogEntry } from "./options.ts";
 import { Problem, problemResponse } from "./_problem.ts";
 import { toProblem, upstreamClient } from "./_upstream.ts";
 import { openApiDocument } from "./openapi.ts";
-import type { GatewayEnvVars } from "./env.ts";
+import type { GatewayEnvVars } from "./env_vars.ts";
 import type { GatewayKey } from "./keys.ts";
 import { type GatewayOptions, GatewayOptionsSchema } from "./options.ts";
 import { fileRoutes } from "./routes/files.ts";
