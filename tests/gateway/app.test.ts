@@ -5,7 +5,12 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type AccessLogEntry, createGateway, type GatewayOptions } from "../../worker/mod.ts";
+import {
+  type AccessLogEntry,
+  createGateway,
+  type GatewayOptions,
+  gatewayOptionsFromEnv,
+} from "../../worker/mod.ts";
 
 const RW = "gk_unit_rw_0123456789abcdef";
 const RO = "gk_unit_ro_0123456789abcdef";
@@ -85,6 +90,28 @@ describe("gateway app", () => {
         }),
       /keys\.0\.key/,
     );
+  });
+
+  it("reads its options from the bindings, once per bindings object, 503 when they are bad", async () => {
+    let reads = 0;
+    const app = createGateway((env) => {
+      reads++;
+      return gatewayOptionsFromEnv(env);
+    });
+    const env = { CONTREE_URL: missing.url, CONTREE_TOKEN: TOKEN, GATEWAY_KEYS: RW };
+    const auth = { headers: { authorization: `Bearer ${RW}` } };
+    const res = await app.request(`/images/${UUID}`, auth, env);
+    assert.equal(res.status, 404);
+    assert.equal((await res.json()).status, 404);
+    assert.equal((await app.request("/healthz", {}, env)).status, 200);
+    assert.equal(reads, 1);
+    assert.equal((await app.request(`/images/${UUID}`, {}, env)).status, 401);
+    const unset = { CONTREE_URL: missing.url, GATEWAY_KEYS: RW };
+    const bad = await app.request(`/images/${UUID}`, auth, unset);
+    assert.equal(bad.status, 503);
+    const body = await bad.text();
+    assert.match(body, /the gateway is misconfigured/);
+    assert.ok(!body.includes(RW), "the problem does not echo a binding");
   });
 
   it("authenticates bearer keys and scopes", async () => {
