@@ -97,8 +97,9 @@ function configurations(config: GatewayConfig): (env: GatewayEnvVars | undefined
     return () => fixed;
   }
   const built = new WeakMap<object, Configured>();
+  const none = {};
   return (env) => {
-    const bindings = env ?? {};
+    const bindings = env ?? none;
     let found = built.get(bindings);
     if (!found) {
       try {
