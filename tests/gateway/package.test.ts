@@ -3,14 +3,24 @@
 // "exports" and "publish.include", linked to this checkout), written two ways (the three-line
 // entry, and the gateway mounted in the project's own Hono app), bundled by wrangler's bundler
 // (`wrangler deploy --dry-run --outdir`), and the bundle run in workerd (Miniflare) against the
-// real local backend.
+// real local backend; and a Deno project that links this checkout and gets the npm imports
+// through deno.json's pins (from a loopback npm registry).
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
+import { npmRegistry } from "../_npm_registry.ts";
 import { type Backend, startBackend } from "../server/_backend.ts";
 import { root, wranglerCompat } from "./_gateway.ts";
 
@@ -163,6 +173,51 @@ describe("@contree/sdk/gateway in a Workers project", { timeout: 600_000 }, () =
       }
     });
   }
+
+  it("serves from Deno with the npm imports resolved through the package's imports map", async () => {
+    // A Deno project that only links this checkout, with an empty cache and a loopback npm
+    // registry: `hono`, its subpaths and the schema converter come through deno.json's pins.
+    const dir = join(project, "deno-consumer");
+    mkdirSync(dir);
+    writeFileSync(join(dir, "deno.json"), JSON.stringify({ links: [root] }));
+    writeFileSync(
+      join(dir, "main.ts"),
+      `import { createGateway } from "@contree/sdk/gateway";
+const app = createGateway({
+  upstream: { url: Deno.env.get("CONTREE_URL")!, token: Deno.env.get("CONTREE_TOKEN")! },
+  keys: [{ key: "${KEY}", scope: "write" }],
+  log: () => {},
+});
+const auth = { headers: { authorization: "Bearer ${KEY}" } };
+const image = await (await app.request("/images/busybox:latest", auth)).json();
+const doc = await (await app.request("/openapi.json")).json();
+console.log(image.tag, doc.openapi);
+`,
+    );
+    const registry = await npmRegistry(["hono", "valibot", "pathe", "@valibot/to-json-schema"]);
+    try {
+      const { stdout } = await run(join(root, "node_modules/.bin/deno"), ["run", "-A", "main.ts"], {
+        cwd: dir,
+        timeout: 120_000,
+        env: {
+          PATH: process.env.PATH ?? "",
+          HOME: dir,
+          NO_COLOR: "1",
+          DENO_DIR: join(dir, "deno-cache"),
+          NPM_CONFIG_REGISTRY: registry.url,
+          CONTREE_URL: backend.url,
+          CONTREE_TOKEN: backend.token,
+        },
+      });
+      assert.equal(stdout, "busybox:latest 3.1.0\n");
+      // Deno's npm cache is kept per registry (its port names it here): this one was used.
+      const fetched = readdirSync(join(dir, "deno-cache", "npm"));
+      const port = new URL(registry.url).port;
+      assert.ok(fetched.some((name) => name.endsWith(port)), `npm cache: ${fetched}`);
+    } finally {
+      registry.server.close();
+    }
+  });
 
   it("answers 503 (and logs why) when the bindings are incomplete", async () => {
     const script = await bundle(project, "three-line.ts");

@@ -7,15 +7,13 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { createHash } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { useBackend } from "./_setup.ts";
+import { npmRegistry } from "../_npm_registry.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const runtime = "Deno" in globalThis ? "deno" : "Bun" in globalThis ? "bun" : "node";
@@ -37,56 +35,6 @@ async function moduleExample(): Promise<string> {
   const code = doc.match(/@example[^\n]*\n \* ```ts\n([\s\S]*?) \* ```/);
   assert.ok(code, "mod.ts's module doc has a ts @example");
   return code[1].split("\n").map((line) => line.replace(/^ \* ?/, "")).join("\n");
-}
-
-/**
- * A loopback npm registry serving the packages the SDK imports, packed from node_modules, so
- * that Deno fills an empty cache the way a JSR consumer's Deno does from the npm registry.
- */
-async function npmRegistry(names: string[]): Promise<{ url: string; server: Server }> {
-  const files = new Map<string, Uint8Array>();
-  const packuments = new Map<string, unknown>();
-  const server = createServer((request, response) => {
-    const path = decodeURIComponent(request.url ?? "/").slice(1);
-    const tarball = files.get(path);
-    const packument = packuments.get(path);
-    if (tarball) response.writeHead(200, { "content-type": "application/octet-stream" });
-    else if (packument) response.writeHead(200, { "content-type": "application/json" });
-    else response.writeHead(404);
-    response.end(tarball ?? (packument ? JSON.stringify(packument) : undefined));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-  for (const name of names) {
-    const dir = join(ROOT, "node_modules", name);
-    const manifest = JSON.parse(await readFile(join(dir, "package.json"), "utf8"));
-    const tgz = await new Promise<Uint8Array>((resolve, reject) => {
-      execFile(
-        "tar",
-        ["-czf", "-", "-C", dir, "--transform", "s,^\\.,package,", "."],
-        { encoding: "buffer", maxBuffer: 64 << 20 },
-        (error, stdout) => error ? reject(error) : resolve(new Uint8Array(stdout)),
-      );
-    });
-    const file = `${name}/-/${name}-${manifest.version}.tgz`;
-    files.set(file, tgz);
-    packuments.set(name, {
-      name,
-      "dist-tags": { latest: manifest.version },
-      versions: {
-        [manifest.version]: {
-          name,
-          version: manifest.version,
-          dependencies: manifest.dependencies ?? {},
-          dist: {
-            tarball: url + file,
-            integrity: `sha512-${createHash("sha512").update(tgz).digest("base64")}`,
-          },
-        },
-      },
-    });
-  }
-  return { url, server };
 }
 
 describe(`the package imported by path from another directory (${runtime})`, () => {
