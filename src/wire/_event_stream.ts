@@ -163,7 +163,8 @@ export async function* followEvents(
       await sleep(wait, source.signal);
       continue;
     }
-    if (!terminal) {
+    // Asking a server that refused the connection how the operation is doing is no use.
+    if (!terminal && !isConnectionRefused(failure)) {
       try {
         terminal = isTerminalStatus((await source.operation()).status);
       } catch (error) {
