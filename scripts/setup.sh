@@ -50,7 +50,15 @@ if [ ! -x node_modules/.bin/deno ] || [ ! -x node_modules/.bin/bun ] ||
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-# The Debian root of the sandbox tests, built once (needs root and the Debian archive).
+# The Debian root of the sandbox tests, built once (needs root and the Debian archive), and
+# the ordinary user some server tests run the server as (a server without root), with a
+# subordinate id range of its own.
 if [ "$(id -u)" -eq 0 ]; then
   bash scripts/debian_root.sh >/dev/null
+  if ! id contree-test >/dev/null 2>&1; then
+    useradd --system --no-create-home --shell /usr/sbin/nologin contree-test
+  fi
+  if ! grep -q '^contree-test:' /etc/subuid || ! grep -q '^contree-test:' /etc/subgid; then
+    usermod --add-subuids 1610612736-1610678271 --add-subgids 1610612736-1610678271 contree-test
+  fi
 fi

@@ -120,6 +120,12 @@ if wanted cli && has_tests "tests/cli/*.test.ts"; then
 fi
 if wanted server && has_tests "tests/server/*.test.ts"; then
   run_suite "server (deno)" deno deno test -A --no-check tests/server/
+  # The API and sandbox tests again with the server running as an ordinary user (without
+  # root): contree-test, made by scripts/setup.sh.
+  run_suite "server without root (deno)" deno env CONTREE_TEST_SERVER_USER=contree-test \
+    deno test -A --no-check tests/server/api_host_ids.test.ts tests/server/api_runs.test.ts \
+    tests/server/api_inspect.test.ts tests/server/exec_api.test.ts \
+    tests/server/sandbox_debian.test.ts
 fi
 
 echo "tests: $passed passed, $failed failed"

@@ -15,7 +15,13 @@ import { ImportCache } from "./registry/mod.ts";
 import { SandboxUnsupportedError } from "./sandbox/errors.ts";
 import { checkSandboxSupport, configureSandboxMemory } from "./sandbox/run.ts";
 import { defaultIdRange, type IdRange } from "./sandbox/id_range.ts";
-import { getMeta, isoTime, lockDataDir, setMeta, Store } from "./store/mod.ts";
+import {
+  ownerIds,
+  ROOTLESS_SANDBOX_IDS,
+  ROOTLESS_UNAVAILABLE,
+  rootlessHostRange,
+} from "./sandbox/rootless.ts";
+import { claimOwnerIds, getMeta, isoTime, lockDataDir, setMeta, Store } from "./store/mod.ts";
 
 /** The tag of the base image every data directory starts with. */
 export const BASE_TAG = "busybox:latest";
@@ -120,16 +126,26 @@ export async function openBackend(config: BackendConfig): Promise<Backend> {
     totalBytes: config.memoryTotal ?? Math.floor(totalmem() / 2),
     maxConcurrent,
   });
-  const ids = config.idRange ?? await defaultIdRange();
+  const rootless = rootlessHostRange();
+  const ids = rootless ? ROOTLESS_SANDBOX_IDS : config.idRange ?? await defaultIdRange();
+  const host = rootless ?? ids;
   config.log?.(
-    `sandboxes map ids 0-${ids.count - 1} to host uids ${ids.uidStart}-` +
-      `${ids.uidStart + ids.count - 1} and gids ${ids.gidStart}-${ids.gidStart + ids.count - 1}`,
+    `sandboxes map ids 0-${host.count - 1} to host uids ${host.uidStart}-` +
+      `${host.uidStart + host.count - 1} and gids ${host.gidStart}-` +
+      `${host.gidStart + host.count - 1}`,
   );
+  if (rootless) {
+    config.log?.(
+      "running without root, in a user namespace over this user's subordinate ids; " +
+        `unavailable without root: ${ROOTLESS_UNAVAILABLE.join("; ")}`,
+    );
+  }
   const dataDir = resolve(config.dataDir);
   const unlock = lockDataDir(dataDir);
   const store = new Store(dataDir);
   let engine: OperationEngine | undefined;
   try {
+    claimOwnerIds(store.db, ownerIds());
     const layers = new LayerStore(dataDir);
     await layers.init();
     const importCache = new ImportCache(join(dataDir, "imports"));

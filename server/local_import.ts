@@ -8,7 +8,8 @@
 import { join, resolve } from "node:path";
 import { LayerStore } from "./images/layer_store.ts";
 import { describeProgress, importArchive, ImportCache } from "./registry/mod.ts";
-import { isoTime, lockDataDir, Store } from "./store/mod.ts";
+import { ownerIds } from "./sandbox/rootless.ts";
+import { claimOwnerIds, isoTime, lockDataDir, Store } from "./store/mod.ts";
 
 /** What {@linkcode importRootfsInto} imports. */
 export interface RootfsImport {
@@ -42,6 +43,7 @@ export async function importRootfsInto(options: RootfsImport): Promise<string> {
   const unlock = lockDataDir(dataDir);
   const store = new Store(dataDir);
   try {
+    claimOwnerIds(store.db, ownerIds());
     const layers = new LayerStore(dataDir);
     await layers.init();
     const layer = await layers.importRootfs(resolve(options.source));
@@ -80,6 +82,7 @@ export async function importArchiveInto(
   const unlock = lockDataDir(dataDir);
   const store = new Store(dataDir);
   try {
+    claimOwnerIds(store.db, ownerIds());
     const layers = new LayerStore(dataDir);
     await layers.init();
     const cache = new ImportCache(join(dataDir, "imports"));

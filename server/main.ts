@@ -14,14 +14,16 @@
 import { readFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { type BackendConfig, openBackend } from "./backend.ts";
 import { LayerError } from "./images/errors.ts";
 import { importArchiveInto, importRootfsInto } from "./local_import.ts";
 import { ImportError } from "./registry/mod.ts";
 import { SandboxError, SandboxUnsupportedError } from "./sandbox/errors.ts";
-import { type IdRange, parseIdRange } from "./sandbox/id_range.ts";
-import { DataDirLockedError, tagProblem } from "./store/mod.ts";
+import { defaultIdRange, type IdRange, parseIdRange } from "./sandbox/id_range.ts";
+import { rootlessHostRange, runRootless } from "./sandbox/rootless.ts";
+import { DataDirLockedError, OwnerIdsError, tagProblem } from "./store/mod.ts";
 
 const USAGE = `usage:
   deno run -A server/main.ts serve --data-dir DIR [--port PORT] [--host HOST]
@@ -189,8 +191,20 @@ function unsupportedHelp(missing: string[]): string {
   ].join("\n");
 }
 
+/**
+ * For an ordinary user, runs this command again inside the user namespace of a server
+ * without root (see server/sandbox/rootless.ts) and exits with its status; else returns.
+ */
+async function againWithoutRoot(args: string[], range?: IdRange): Promise<void> {
+  if (Deno.uid() === 0 || rootlessHostRange() !== null) return;
+  const host = range ?? await defaultIdRange();
+  const main = fileURLToPath(import.meta.url);
+  Deno.exit(await runRootless(host, [Deno.execPath(), "run", "-A", main, ...args]));
+}
+
 async function serve(args: string[]): Promise<void> {
   const config = parseServe(args);
+  await againWithoutRoot(["serve", ...args], config.idRange);
   const backend = await openBackend(config);
   let server: Deno.HttpServer;
   try {
@@ -241,6 +255,7 @@ function parseImport(args: string[], what: string, extra: { name?: { type: "stri
 
 async function importRootfs(args: string[]): Promise<void> {
   const { source, tag, dataDir } = parseImport(args, "PATH_OR_TARBALL");
+  await againWithoutRoot(["import-rootfs", ...args]);
   try {
     Deno.statSync(source);
   } catch {
@@ -254,6 +269,7 @@ async function importRootfs(args: string[]): Promise<void> {
 
 async function importArchiveCommand(args: string[]): Promise<void> {
   const options = parseImport(args, "FILE_OR_DIR", { name: { type: "string" } });
+  await againWithoutRoot(["import-archive", ...args]);
   const { uuid, digest } = await importArchiveInto({ ...options, log: console.log });
   console.log(`imported ${options.source} (${digest}) as ${uuid} tagged ${options.tag}`);
 }
@@ -278,7 +294,8 @@ async function main(argv: string[]): Promise<void> {
     }
     if (
       error instanceof ImportError || error instanceof FatalError ||
-      error instanceof DataDirLockedError || error instanceof SandboxError
+      error instanceof DataDirLockedError || error instanceof SandboxError ||
+      error instanceof OwnerIdsError
     ) {
       console.error(`error: ${error.message}`);
       Deno.exit(1);

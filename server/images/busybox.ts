@@ -1,4 +1,5 @@
 /** A tiny root filesystem built offline from the host's static busybox. */
+import { lchown } from "node:fs/promises";
 
 const BUSYBOX = "/bin/busybox";
 
@@ -72,5 +73,13 @@ export async function busyboxRootfs(dir: string): Promise<void> {
     await Deno.writeTextFile(`${dir}/${path}`, text);
     await Deno.chmod(`${dir}/${path}`, mode);
   }
+  // Root's files whoever builds them (a server without root runs as a user id of its own).
+  await chownTree(dir, 0, 0);
   await Deno.chown(`${dir}/home/user`, 1000, 1000);
+}
+
+async function chownTree(path: string, uid: number, gid: number): Promise<void> {
+  await lchown(path, uid, gid);
+  if (!(await Deno.lstat(path)).isDirectory) return;
+  for await (const entry of Deno.readDir(path)) await chownTree(`${path}/${entry.name}`, uid, gid);
 }

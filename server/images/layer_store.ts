@@ -275,7 +275,9 @@ export class LayerStore {
    */
   async #moveOut(from: string, name: string): Promise<string> {
     const temp = await this.#tempDir();
-    const flags = ["--xattrs", "--xattrs-include=*", "--numeric-owner"];
+    // --same-owner: GNU tar keeps owners only as uid 0 unless told (a server without root
+    // runs as another id of its user namespace, with the capabilities to keep them).
+    const flags = ["--xattrs", "--xattrs-include=*", "--numeric-owner", "--same-owner"];
     const pack = new Deno.Command("tar", {
       args: ["-C", from, ...flags, "--remove-files", "-cf", "-", name],
       stdout: "piped",
@@ -325,7 +327,7 @@ export class LayerStore {
       if (info.isDirectory) {
         await run("cp", ["-a", "--", `${source}/.`, temp]);
       } else {
-        await run("tar", ["-x", "-p", "--numeric-owner", "-f", source, "-C", temp]);
+        await run("tar", ["-x", "-p", "--numeric-owner", "--same-owner", "-f", source, "-C", temp]);
       }
       return await this.#publish(temp, await scanLayer(temp));
     } catch (error) {

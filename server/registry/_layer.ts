@@ -4,6 +4,7 @@
  * cache, hand that to the LayerStore, remember it by `diff_id`. All while streaming; on any
  * failure the temp directory goes and nothing is recorded.
  */
+import { opaqueXattr } from "../sandbox/rootless.ts";
 import type { LayerStore } from "../images/layer_store.ts";
 import type { CachedLayer, ImportCache } from "./cache.ts";
 import { decompress } from "./_decompress.ts";
@@ -42,10 +43,12 @@ const TAR_ARGS = [
   "-x",
   "-p",
   "--numeric-owner",
+  // GNU tar keeps owners only as uid 0 unless told (see LayerStore's extraction).
+  "--same-owner",
   "--xattrs",
   "--xattrs-include=user.*",
   "--xattrs-include=security.capability",
-  "--xattrs-include=trusted.overlay.opaque",
+  `--xattrs-include=${opaqueXattr()}`,
   "--warning=no-unknown-keyword",
   "-f",
   "-",

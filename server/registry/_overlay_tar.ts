@@ -14,6 +14,7 @@
  * layer does not matter. An opaque root hides every layer below; that cannot be an xattr of a
  * layer's root, so it is reported instead ({@linkcode OverlayTar.rootOpaque}).
  */
+import { opaqueXattr } from "../sandbox/rootless.ts";
 import {
   BLOCK,
   contentSize,
@@ -119,7 +120,7 @@ class Converter {
         continue;
       }
       const header = this.#dirHeaders.get(path) ?? defaultDirHeader(path);
-      const marker = { "SCHILY.xattr.trusted.overlay.opaque": "y" };
+      const marker = { [`SCHILY.xattr.${opaqueXattr()}`]: "y" };
       this.#emit(encodeHeader({ ...header, name: `${path}/` }, marker), enqueue);
     }
     this.#emit(new Uint8Array(2 * BLOCK), enqueue);

@@ -46,6 +46,16 @@ export interface RunCgroup {
   oomKills(): Promise<number>;
 }
 
+/**
+ * The cgroups of a run on a host where none can be made (a server without root and without a
+ * delegated cgroup): nothing to join, limit, kill or remove; the run's pid namespace still
+ * takes all its processes with it.
+ */
+export function noRunCgroup(): RunCgroup {
+  const none = () => Promise.resolve();
+  return { dirs: [], limit: none, kill: none, remove: none, oomKills: () => Promise.resolve(0) };
+}
+
 let detected: Promise<Map<Controller, Hierarchy>> | undefined;
 let counter = 0;
 /** Memory of all sandboxes together: half the host's RAM until {@linkcode setMemoryTotal}. */

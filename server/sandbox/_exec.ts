@@ -18,6 +18,8 @@ export interface ExecContext {
   helper: string;
   /** The run's cgroup directories. */
   cgroups: string[];
+  /** Host pid of the run's launcher (init is found below it when there are no cgroups). */
+  launcher: number;
   /** Path prefix of this process's env and report files, in the run's scratch directory. */
   files: string;
 }
@@ -46,6 +48,7 @@ export async function startProcess(
       ...["--report", reportPath, "--env", envPath, "--cwd", spec.cwd],
       ...["--uid", String(spec.uid), "--gid", String(spec.gid)],
       ...ctx.cgroups.flatMap((dir) => ["--cgroup", dir]),
+      ...["--launcher", String(ctx.launcher)],
       "--",
       spec.command,
       ...spec.args,

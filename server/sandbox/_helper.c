@@ -1,16 +1,19 @@
 /*
  * contree-helper: the small static program behind the local ConTree sandbox.
  *
- *   launch  (host side, as root)   join the run's cgroups, enter a private mount namespace,
- *                                  mount the overlay, keep the report file on fd 3, start
+ *   launch  (host side, as root)   join the run's cgroups, make the run's user namespace,
+ *                                  enter a private mount namespace, mount the overlay over
+ *                                  idmapped layers, keep the report file on fd 3, start
  *                                  bwrap as pid 1 of a pid namespace and wait for it
  *   init    (pid 1 in the sandbox) tell the host the sandbox is ready, start the command
- *                                  with no privileges, reap orphans, enforce the timeout,
- *                                  report exit status and rusage on fd 3
+ *                                  as its uid in the run's user namespace, reap orphans,
+ *                                  enforce the timeout, report exit status and rusage on fd 3
  *   exec    (host side, as root)   start one more process in a running sandbox (its
  *                                  namespaces, root and cgroups) as init starts the command,
  *                                  report its exit status and rusage
  *   scan    (host side)            bytes of a layer and its overlay opaque directories
+ *   rootless (host side, a user)   run the server in a user namespace over the user's
+ *                                  subordinate ids (a server without root)
  *
  * Built with `gcc -static -O2` by helper.ts from this file, _seccomp.c (the sandbox's seccomp
  * filter) and _network.c (a run's network namespace); bwrap binds it read-only under /dev, so
@@ -101,7 +104,7 @@ static void parse_id_range(const char *text, unsigned long *start, unsigned long
   if (errno || end == text || *end != ':') usage("bad id range (START:COUNT)");
   const char *rest = end + 1;
   *count = strtoul(rest, &end, 10);
-  if (errno || end == rest || *end || *count == 0 || *start == 0 ||
+  if (errno || end == rest || *end || *count == 0 ||
       *start + *count > 4294967295UL) {
     usage("bad id range (START:COUNT)");
   }
@@ -287,7 +290,7 @@ static char **read_run_args(int *count) {
  * launch [--cgroup DIR]...
  * then, on stdin: --report FILE --root DIR --lower L --upper DIR --work DIR --merged DIR
  *                 --bwrap-args FILE --uid-range START:COUNT --gid-range START:COUNT
- *                 --stage DIR [--idmap DIR]... [--null-stdin]
+ *                 --stage DIR [--idmap DIR]... [--userxattr] [--null-stdin]
  *                 [--pasta PASTA [--pasta-arg ARG]...] -- BWRAP [ARGS...]
  * Joins the cgroups first and only then waits for the run, so that a launcher can be started
  * ahead of time: moving a process into a cgroup v1 waits for an RCU grace period (several
@@ -298,6 +301,8 @@ static char **read_run_args(int *count) {
  * (--block-fd) until pasta is done. The overlay's layers (each --idmap DIR: the directories
  * holding them) are seen through the sandbox's id map. bwrap runs as root of the sandbox's
  * user namespace and finds the overlay at DIR/root and this helper at DIR/init (see stage()).
+ * --userxattr: overlayfs keeps its markers in user.overlay.* xattrs (a server without root,
+ * which may not write trusted.* ones).
  */
 static int cmd_launch(int argc, char **argv) {
   const char *report = NULL, *root = NULL, *lower = NULL, *upper = NULL, *work = NULL;
@@ -305,6 +310,7 @@ static int cmd_launch(int argc, char **argv) {
   const char *pasta_args[41] = {NULL};
   int npasta_args = 0;
   const char *uid_range = NULL, *gid_range = NULL, *stage_dir = NULL;
+  int userxattr = 0;
   const char *cgroups[8];
   static const char *idmaps[MAX_IDMAPS];
   int nidmaps = 0;
@@ -340,6 +346,10 @@ static int cmd_launch(int argc, char **argv) {
     const char *name = run_argv[i];
     if (!strcmp(name, "--null-stdin")) {
       null_stdin = 1;
+      continue;
+    }
+    if (!strcmp(name, "--userxattr")) {
+      userxattr = 1;
       continue;
     }
     const char *value = option_value(run_argc, run_argv, &i);
@@ -410,9 +420,9 @@ static int cmd_launch(int argc, char **argv) {
   if (chdir(root) != 0) fail("chdir", root);
   char options[4096];
   int n = snprintf(options, sizeof options,
-                   "lowerdir=%s,upperdir=%s,workdir=%s,redirect_dir=off,metacopy=off,index=off,"
-                   "xino=off",
-                   lower, upper, work);
+                   "lowerdir=%s,upperdir=%s,workdir=%s,redirect_dir=%s,metacopy=off,index=off,"
+                   "xino=off%s",
+                   lower, upper, work, userxattr ? "nofollow" : "off", userxattr ? ",userxattr" : "");
   if (n < 0 || (size_t)n >= sizeof options) {
     errno = E2BIG;
     fail("mount overlay", "options");
@@ -763,6 +773,44 @@ static int open_init(const char *cgroup) {
   return init;
 }
 
+/* Reads the children of host process `pid` into `kids` (at most `max`); returns how many. */
+static int children_of(pid_t pid, pid_t *kids, int max) {
+  char path[64], list[512];
+  snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid, (int)pid);
+  if (read_at(AT_FDCWD, path, list, sizeof list) != 0) return 0;
+  int n = 0;
+  for (char *p = list, *end; n < max; p = end) {
+    long kid = strtol(p, &end, 10);
+    if (end == p) break;
+    kids[n++] = (pid_t)kid;
+  }
+  return n;
+}
+
+/*
+ * Where a run has no cgroups (a server without root): opens /proc/PID of the sandbox's init,
+ * a grandchild of the launcher (launcher, bwrap, init) that is pid 1 of the third nested pid
+ * namespace, as open_init() checks it. The launcher is the server's own child, so its pid
+ * names no other process while the run lasts.
+ */
+static int open_init_below(pid_t launcher) {
+  pid_t kids[8], grandkids[8];
+  int nkids = children_of(launcher, kids, 8);
+  for (int k = 0; k < nkids; k++) {
+    int ngrandkids = children_of(kids[k], grandkids, 8);
+    for (int g = 0; g < ngrandkids; g++) {
+      char dir_path[64];
+      snprintf(dir_path, sizeof dir_path, "/proc/%d", (int)grandkids[g]);
+      int dir = open(dir_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      long pids[4];
+      if (dir >= 0 && ns_pids(dir, pids, 4) == 3 && pids[2] == 1) return dir;
+      if (dir >= 0) close(dir);
+    }
+  }
+  gone("no init below its launcher");
+  return -1;
+}
+
 /* Opens `name` under init's /proc directory; init being gone is not a setup failure. */
 static int open_of_init(int init, const char *name, int flags) {
   int fd = openat(init, name, flags | O_CLOEXEC);
@@ -800,7 +848,8 @@ static const struct {
 #define NJOINED (sizeof JOINED / sizeof *JOINED)
 
 /*
- * exec --report FILE --env FILE --uid N --gid N --cwd DIR [--cgroup DIR]... -- COMMAND [ARGS...]
+ * exec --report FILE --env FILE --uid N --gid N --cwd DIR [--cgroup DIR]... [--launcher PID]
+ *      -- COMMAND [ARGS...]
  * Joins the run's cgroups, then the pid namespace of the sandbox's init (for its child) and
  * forks the process, which joins init's other namespaces and root and execs COMMAND the way
  * init starts the command, in a process group of its own (in this helper's session, which
@@ -813,6 +862,7 @@ static int cmd_exec(int argc, char **argv) {
   const char *report = NULL, *env_file = NULL, *cwd = NULL;
   const char *cgroups[8];
   int ncgroups = 0, has_uid = 0, has_gid = 0, i;
+  pid_t launcher = 0;
   uid_t uid = 0;
   gid_t gid = 0;
   for (i = 2; i < argc && strcmp(argv[i], "--") != 0; i++) {
@@ -824,9 +874,11 @@ static int cmd_exec(int argc, char **argv) {
     else if (!strcmp(name, "--gid")) gid = (gid_t)strtoul(value, NULL, 10), has_gid = 1;
     else if (!strcmp(name, "--cwd")) cwd = value;
     else if (!strcmp(name, "--cgroup") && ncgroups < 8) cgroups[ncgroups++] = value;
+    else if (!strcmp(name, "--launcher")) launcher = (pid_t)strtol(value, NULL, 10);
     else usage("exec: unknown option");
   }
-  if (!report || !env_file || !cwd || !has_uid || !has_gid || ncgroups == 0 || i + 1 >= argc) {
+  if (!report || !env_file || !cwd || !has_uid || !has_gid || (ncgroups == 0 && launcher <= 0) ||
+      i + 1 >= argc) {
     usage("exec: missing option or command");
   }
 
@@ -848,7 +900,7 @@ static int cmd_exec(int argc, char **argv) {
     write_file(path, pid);
   }
 
-  int init = open_init(cgroups[0]);
+  int init = ncgroups > 0 ? open_init(cgroups[0]) : open_init_below(launcher);
   int pid_ns = open_of_init(init, "ns/pid", O_RDONLY);
   int joined[NJOINED];
   for (size_t k = 0; k < NJOINED; k++) joined[k] = open_of_init(init, JOINED[k].path, O_RDONLY);
@@ -933,7 +985,9 @@ static int scan_entry(const char *path, const struct stat *st, int type, struct 
   if (S_ISREG(st->st_mode) || S_ISLNK(st->st_mode)) scan_bytes += st->st_size;
   if (S_ISDIR(st->st_mode) && ftw->level > 0) {
     char value[2];
-    if (lgetxattr(path, "trusted.overlay.opaque", value, sizeof value) == 1 && value[0] == 'y') {
+    if ((lgetxattr(path, "trusted.overlay.opaque", value, sizeof value) == 1 ||
+         lgetxattr(path, "user.overlay.opaque", value, sizeof value) == 1) &&
+        value[0] == 'y') {
       fputs(path + scan_root_len + 1, stdout);
       fputc('\0', stdout);
     }
@@ -956,11 +1010,118 @@ static int cmd_scan(int argc, char **argv) {
   return fflush(stdout) == 0 ? 0 : EXIT_SETUP;
 }
 
+/* --------------------------------------------------------------- rootless */
+
+/*
+ * rootless --uid-range START:COUNT --gid-range START:COUNT -- COMMAND [ARGS...]
+ * For a server started by an ordinary user: runs COMMAND in a new user and mount namespace
+ * where ids 0..COUNT-1 are the user's subordinate ids START.. and id COUNT is the user
+ * itself, as that user (id COUNT) holding every capability of the namespace as ambient
+ * capabilities (kept across exec). newuidmap and newgidmap (set-uid, from Debian's `uidmap`)
+ * write the maps; they check the ranges against /etc/subuid and /etc/subgid. This process
+ * stays outside, forwards SIGTERM, SIGINT and SIGHUP and exits as COMMAND does.
+ */
+static pid_t rootless_child;
+
+static void forward_signal(int sig) {
+  if (rootless_child > 0) kill(rootless_child, sig);
+}
+
+/* Runs PROGRAM PID 0 START COUNT COUNT OWN 1 and fails unless it succeeds. */
+static void write_map_with(const char *program, pid_t pid, const char *range, unsigned long own) {
+  unsigned long start, count;
+  parse_id_range(range, &start, &count);
+  char args[6][32];
+  snprintf(args[0], sizeof args[0], "%d", (int)pid);
+  snprintf(args[1], sizeof args[1], "%lu", start);
+  snprintf(args[2], sizeof args[2], "%lu", count);
+  snprintf(args[3], sizeof args[3], "%lu", own);
+  pid_t helper = fork();
+  if (helper < 0) fail("fork", program);
+  if (helper == 0) {
+    execlp(program, program, args[0], "0", args[1], args[2], args[2], args[3], "1", (char *)NULL);
+    fail("exec", program);
+  }
+  int status;
+  while (waitpid(helper, &status, 0) < 0) {
+    if (errno != EINTR) fail("waitpid", program);
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    errno = EPERM;
+    fail(program, "(is the range in /etc/subuid and /etc/subgid?)");
+  }
+}
+
+static int cmd_rootless(int argc, char **argv) {
+  const char *uid_range = NULL, *gid_range = NULL;
+  int i;
+  for (i = 2; i < argc && strcmp(argv[i], "--") != 0; i++) {
+    const char *name = argv[i];
+    const char *value = option_value(argc, argv, &i);
+    if (!strcmp(name, "--uid-range")) uid_range = value;
+    else if (!strcmp(name, "--gid-range")) gid_range = value;
+    else usage("rootless: unknown option");
+  }
+  if (!uid_range || !gid_range || i + 1 >= argc) usage("rootless: missing option or command");
+  unsigned long start, count;
+  parse_id_range(uid_range, &start, &count);
+  /* Gone with whoever started it (the server's first process). */
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) fail("prctl", "pdeathsig");
+  uid_t uid = getuid();
+  gid_t gid = getgid();
+
+  int ready[2], go[2];
+  if (pipe2(ready, O_CLOEXEC) != 0 || pipe2(go, O_CLOEXEC) != 0) fail("pipe", NULL);
+  pid_t parent = getpid();
+  pid_t child = fork();
+  if (child < 0) fail("fork", NULL);
+  if (child == 0) {
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) fail("prctl", "pdeathsig");
+    if (getppid() != parent) exit(EXIT_SETUP);
+    if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) fail("unshare", "CLONE_NEWUSER|CLONE_NEWNS");
+    char byte = 'r';
+    if (write(ready[1], &byte, 1) != 1) fail("write", "ready");
+    if (read(go[0], &byte, 1) != 1) exit(EXIT_SETUP);
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) fail("mount", "--make-rprivate /");
+    /* Host groups are unmapped here: keep only the user's own group (id COUNT). */
+    gid_t own = (gid_t)count;
+    if (setgroups(1, &own) != 0) fail("setgroups", NULL);
+    struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct data[2];
+    if (syscall(SYS_capget, &header, data) != 0) fail("capget", NULL);
+    data[0].inheritable = data[0].permitted;
+    data[1].inheritable = data[1].permitted;
+    if (syscall(SYS_capset, &header, data) != 0) fail("capset", NULL);
+    for (int cap = 0; cap <= CAP_LAST_CAP; cap++) {
+      if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) != 0) fail("prctl", "ambient");
+    }
+    execvp(argv[i + 1], argv + i + 1);
+    fail("exec", argv[i + 1]);
+  }
+  rootless_child = child;
+  struct sigaction forward = {0};
+  forward.sa_handler = forward_signal;
+  sigaction(SIGTERM, &forward, NULL);
+  sigaction(SIGINT, &forward, NULL);
+  sigaction(SIGHUP, &forward, NULL);
+  char byte;
+  if (read(ready[0], &byte, 1) != 1) exit(EXIT_SETUP);
+  write_map_with("newuidmap", child, uid_range, uid);
+  write_map_with("newgidmap", child, gid_range, gid);
+  if (write(go[1], "g", 1) != 1) fail("write", "go");
+  int status;
+  while (waitpid(child, &status, 0) < 0) {
+    if (errno != EINTR) fail("waitpid", NULL);
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 int main(int argc, char **argv) {
   if (argc >= 2 && !strcmp(argv[1], "launch")) return cmd_launch(argc, argv);
   if (argc >= 2 && !strcmp(argv[1], "init")) return cmd_init(argc, argv);
   if (argc >= 2 && !strcmp(argv[1], "exec")) return cmd_exec(argc, argv);
   if (argc >= 2 && !strcmp(argv[1], "scan")) return cmd_scan(argc, argv);
-  usage("usage: contree-helper launch|init|exec|scan ...");
+  if (argc >= 2 && !strcmp(argv[1], "rootless")) return cmd_rootless(argc, argv);
+  usage("usage: contree-helper launch|init|exec|scan|rootless ...");
   return 2;
 }

@@ -4,7 +4,8 @@
  * RCU grace period (7 to 20 ms here, more than a whole bare bwrap run), so a pool keeps a few
  * launchers warm and runs take one instead of paying for the move.
  */
-import { type CgroupLimits, createRunCgroup, type RunCgroup } from "./_cgroups.ts";
+import { type CgroupLimits, createRunCgroup, noRunCgroup, type RunCgroup } from "./_cgroups.ts";
+import { rootlessHostRange } from "./rootless.ts";
 import { helperPath } from "./helper.ts";
 import { nulTerminated } from "./_nul_list.ts";
 
@@ -20,7 +21,10 @@ export interface Launcher {
 
 /** Starts a launcher in fresh cgroups with `limits`. */
 export async function startLauncher(limits: CgroupLimits): Promise<Launcher> {
-  const [helper, cgroup] = await Promise.all([helperPath(), createRunCgroup(limits)]);
+  const [helper, cgroup] = await Promise.all([
+    helperPath(),
+    rootlessHostRange() ? noRunCgroup() : createRunCgroup(limits),
+  ]);
   try {
     const child = new Deno.Command(helper, {
       args: ["launch", ...cgroup.dirs.flatMap((dir) => ["--cgroup", dir])],

@@ -12,6 +12,7 @@ import type { RunningSandbox, SandboxProcess, SandboxResources } from "./exec.ts
 import { startProcess } from "./_exec.ts";
 import { helperPath } from "./helper.ts";
 import { defaultIdRange, type IdRange } from "./id_range.ts";
+import { ROOTLESS_SANDBOX_IDS, rootlessHostRange } from "./rootless.ts";
 import { type LauncherPool, sendRunArgs, startLauncher } from "./launcher_pool.ts";
 import { networkLaunchArgs } from "./_network.ts";
 import { nulTerminated } from "./_nul_list.ts";
@@ -176,6 +177,7 @@ export { memoryTotal };
 let defaultIdsRead: Promise<IdRange> | undefined;
 
 function defaultIds(): Promise<IdRange> {
+  if (rootlessHostRange()) return Promise.resolve(ROOTLESS_SANDBOX_IDS);
   defaultIdsRead ??= defaultIdRange().catch((error) => {
     defaultIdsRead = undefined;
     throw error;
@@ -191,6 +193,9 @@ function validate(spec: SandboxSpec): void {
   for (const path of [...spec.layers, spec.upperDir, spec.workDir]) {
     if (!path.startsWith("/")) fail(`${path}: layer and workspace paths must be absolute`);
     if (/[,:\\\0]/.test(path)) fail(`${path}: overlayfs cannot take ',', ':' or '\\' in paths`);
+  }
+  if (spec.network && rootlessHostRange()) {
+    throw new SandboxError("networking is unavailable in a server running without root");
   }
   if (dirname(spec.upperDir) !== dirname(spec.workDir)) {
     fail("upperDir and workDir must share their parent directory");
@@ -300,6 +305,9 @@ export async function runSandbox(spec: SandboxSpec): Promise<SandboxResult> {
     spec.ids ?? defaultIds(),
   ]);
   if (bwrap === null) throw new SandboxUnsupportedError(["bwrap"]);
+  // The upper directory's owner is the owner of the sandbox's `/`: its root. (As host root,
+  // the idmapped view of the workspace shows host root as the sandbox's root already.)
+  if (rootlessHostRange()) Deno.chownSync(spec.upperDir, 0, 0);
   await placeFiles(spec.layers, spec.upperDir, spec.files);
   const { root, lower } = lowerDirs(skeleton, spec.layers);
   const defaults = defaultLimits();
@@ -317,6 +325,7 @@ export async function runSandbox(spec: SandboxSpec): Promise<SandboxResult> {
     Deno.mkdirSync(merged);
     Deno.writeFileSync(argsPath, envArgs({ PATH: DEFAULT_PATH, ...spec.env }), { mode: 0o600 });
     const launcher = await (spec.launchers?.take(limits) ?? startLauncher(limits));
+    const rootless = rootlessHostRange() !== null;
     const { child, cgroup } = launcher;
     taken = cgroup;
     const launch = [
@@ -329,7 +338,11 @@ export async function runSandbox(spec: SandboxSpec): Promise<SandboxResult> {
         "--gid-range",
         `${ids.gidStart}:${ids.count}`,
       ],
-      ...idmappedDirs(skeleton, root, spec).flatMap((dir) => ["--idmap", dir]),
+      // A rootless server's own user namespace already shows the in-image owners.
+      ...(rootless ? ["--userxattr"] : idmappedDirs(skeleton, root, spec).flatMap((dir) => [
+        "--idmap",
+        dir,
+      ])),
       ...["--stage", STAGE],
       ...(spec.stdin ? [] : ["--null-stdin"]),
       ...network,
@@ -350,7 +363,7 @@ export async function runSandbox(spec: SandboxSpec): Promise<SandboxResult> {
         const proc = ready.promise.then((up): Promise<SandboxProcess> => {
           if (!up) throw new SandboxNotRunningError();
           return startProcess(
-            { helper, cgroups: cgroup.dirs, files },
+            { helper, cgroups: cgroup.dirs, launcher: child.pid, files },
             { ...execSpec, env: { PATH: DEFAULT_PATH, ...execSpec.env } },
           );
         });
@@ -472,11 +485,13 @@ export async function checkSandboxSupport(): Promise<
   { ok: true } | { ok: false; missing: string[] }
 > {
   const missing: string[] = [];
-  if (Deno.uid() !== 0) missing.push("root");
+  const rootless = rootlessHostRange() !== null;
+  if (Deno.uid() !== 0 && !rootless) missing.push("root");
   if (await which("bwrap") === null) missing.push("bwrap");
   const filesystems = await Deno.readTextFile("/proc/filesystems").catch(() => "");
   if (!/\toverlay$/m.test(filesystems)) missing.push("overlay");
-  const controllers = await cgroupControllers();
+  // Without root the limits are named unavailable at start-up instead (ROOTLESS_UNAVAILABLE).
+  const controllers = rootless ? ["memory", "pids"] : await cgroupControllers();
   for (const controller of ["memory", "pids"] as const) {
     if (!controllers.includes(controller)) missing.push(`cgroup ${controller}`);
   }

@@ -17,6 +17,7 @@ export {
   OperationRepo,
   type OperationSummaryRecord,
 } from "./operations.ts";
+export { claimOwnerIds, type OwnerIds, OwnerIdsError } from "./owner_ids.ts";
 export { Store } from "./store.ts";
 export { MAX_TAG_LENGTH, tagProblem } from "./tags.ts";
 export { isoTime, isoTimeNs } from "./time.ts";

@@ -1,7 +1,7 @@
 // Starts the local backend (server/main.ts) as a real process for tests, under any runtime:
 // only node:child_process, node:fs, node:path, node:os and fetch are used.
-import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -9,6 +9,68 @@ import { fileURLToPath } from "node:url";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const DENO = join(ROOT, "node_modules/.bin/deno");
+
+/**
+ * The user the tests' servers run as: `CONTREE_TEST_SERVER_USER` (e.g. `contree-test`, made by
+ * scripts/setup.sh with a subordinate id range: a server without root); unset, the runner's.
+ */
+export const SERVER_USER: string | undefined = process.env.CONTREE_TEST_SERVER_USER || undefined;
+
+interface ServerUser {
+  uid: number;
+  gid: number;
+  /** Its HOME and DENO_DIR. */
+  home: string;
+}
+
+const serverUsers = new Map<string, ServerUser>();
+
+function run(command: string, args: string[], cwd = ROOT): string {
+  const out = spawnSync(command, args, { cwd, encoding: "utf8" });
+  if (out.status !== 0) throw new Error(`${command} ${args.join(" ")}: ${out.stderr}`);
+  return out.stdout.trim();
+}
+
+/** SERVER_USER's ids, with the helper of `checkout` built first (the user cannot build it). */
+function serverUser(name: string, checkout: string): ServerUser {
+  const key = `${name}\0${checkout}`;
+  let user = serverUsers.get(key);
+  if (!user) {
+    const home = mkdtempSync(join(tmpdir(), `contree-${name}-home-`));
+    user = { uid: Number(run("id", ["-u", name])), gid: Number(run("id", ["-g", name])), home };
+    chownSync(home, user.uid, user.gid);
+    process.once("exit", () => rmSync(home, { recursive: true, force: true }));
+    const build = 'import { helperPath } from "./server/sandbox/helper.ts"; await helperPath();';
+    run(DENO, ["eval", build], checkout);
+    serverUsers.set(key, user);
+  }
+  return user;
+}
+
+/** Gives `path` (a data directory, a token file) to SERVER_USER, when set. */
+export function giveToServerUser(path: string): void {
+  if (!SERVER_USER) return;
+  const { uid, gid } = serverUser(SERVER_USER, ROOT);
+  chownSync(path, uid, gid);
+}
+
+/**
+ * How to run `deno run -A server/main.ts ARGS` from `checkout`: as SERVER_USER when set
+ * (through `setpriv`, with a HOME and DENO_DIR of its own).
+ */
+export function serverCommand(
+  args: string[],
+  checkout = ROOT,
+): { command: string; args: string[]; env: Record<string, string> } {
+  const deno = ["run", "-A", "server/main.ts", ...args];
+  if (!SERVER_USER) return { command: DENO, args: deno, env: {} };
+  const { uid, gid, home } = serverUser(SERVER_USER, checkout);
+  return {
+    command: "setpriv",
+    args: [`--reuid=${uid}`, `--regid=${gid}`, "--init-groups", DENO, ...deno],
+    env: { HOME: home, DENO_DIR: home },
+  };
+}
 
 /** Options of {@linkcode startBackend}. */
 export interface BackendOptions {
@@ -67,6 +129,7 @@ async function exited(child: ChildProcess): Promise<void> {
 export async function startBackend(options: BackendOptions = {}): Promise<Backend> {
   const ownDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "contree-backend-"));
+  giveToServerUser(dataDir);
   const token = options.token ?? `test-${Math.random().toString(36).slice(2)}`;
   let child: ChildProcess | undefined;
   let output = "";
@@ -78,27 +141,28 @@ export async function startBackend(options: BackendOptions = {}): Promise<Backen
     tokenDir = mkdtempSync(join(tmpdir(), "contree-token-"));
     const file = join(tokenDir, "token");
     writeFileSync(file, `${token}\n`, { mode: 0o600 });
+    giveToServerUser(tokenDir);
+    giveToServerUser(file);
     tokenArgs = ["--token-file", file];
     tokenEnv = {};
   }
 
   const launch = () =>
     new Promise<{ url: string; child: ChildProcess }>((resolve, reject) => {
-      const proc = spawn(DENO, [
-        "run",
-        "-A",
-        "server/main.ts",
-        "serve",
-        "--port",
-        "0",
-        "--data-dir",
-        dataDir,
-        ...tokenArgs,
-        ...(options.args ?? []),
-      ], {
+      const server = serverCommand(
+        ["serve", "--port", "0", "--data-dir", dataDir, ...tokenArgs, ...(options.args ?? [])],
+        options.checkout,
+      );
+      const proc = spawn(server.command, server.args, {
         cwd: options.checkout ?? ROOT,
         stdio: ["ignore", "pipe", "pipe"],
-        env: { ...childEnv, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", ...tokenEnv },
+        env: {
+          ...childEnv,
+          NO_COLOR: "1",
+          DENO_NO_UPDATE_CHECK: "1",
+          ...tokenEnv,
+          ...server.env,
+        },
       });
       let stdoutBuffer = "";
       let done = false;

@@ -4,11 +4,17 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { type Backend, startBackend } from "./_backend.ts";
+import {
+  type Backend,
+  giveToServerUser,
+  SERVER_USER,
+  serverCommand,
+  startBackend,
+} from "./_backend.ts";
 import { call, request, run, text } from "./_api.ts";
-import { debianRoot } from "./_debian_root.ts";
+import { debianRoot, debianRootTarball } from "./_debian_root.ts";
 
-const MAIN = fileURLToPath(new URL("../../server/main.ts", import.meta.url));
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const IMAGE = "tag:debian:bookworm";
 
 /** Owners of the members of a tar: name -> "uid:gid". */
@@ -32,9 +38,16 @@ describe("sandbox on a Debian root", () => {
 
   before(async () => {
     dataDir = await Deno.makeTempDir({ prefix: "contree-debian-" });
-    const imported = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", MAIN, "import-rootfs", await debianRoot(), "--tag", "debian:bookworm"]
-        .concat(["--data-dir", dataDir]),
+    giveToServerUser(dataDir);
+    // A server without root cannot see the owners of host root's files: it imports a tarball.
+    const source = SERVER_USER ? await debianRootTarball() : await debianRoot();
+    const command = serverCommand(
+      ["import-rootfs", source, "--tag", "debian:bookworm", "--data-dir", dataDir],
+    );
+    const imported = await new Deno.Command(command.command, {
+      args: command.args,
+      env: command.env,
+      cwd: ROOT,
       stdout: "piped",
       stderr: "piped",
     }).output();
