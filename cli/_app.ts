@@ -110,7 +110,7 @@ function program(done: (code: number) => void): Command {
     .option("-u, --url <url>", "API base URL (else CONTREE_URL)")
     .addOption(new Option("--type <type>", "auth type").choices(["iam", "jwt"]).default("iam"))
     .option("-P, --project <id>", "project ID, IAM only (else CONTREE_PROJECT)")
-    .option("-p, --profile <name>", "profile name", "default")
+    .option("-p, --profile <name>", "profile name (default: the global -p, else default)")
     .option("-f, --force", "overwrite an existing profile without asking")
     .addOption(new Option("-y").hideHelp())
     .action(act((ctx, o: Record<string, string | boolean | undefined>) =>
@@ -119,7 +119,7 @@ function program(done: (code: number) => void): Command {
         url: o.url as string,
         type: o.type as string,
         project: o.project as string,
-        profile: o.profile as string,
+        profile: (o.profile as string | undefined) ?? ctx.options.profile ?? "default",
         force: Boolean(o.force || o.y),
       })
     ));

@@ -70,6 +70,47 @@ for (const mode of ["binary", "deno"] as Mode[]) {
       assert.match(missing.stderr, /Profile 'nobody' does not exist/);
     });
 
+    it("auth saves a profile under the global -p; auth ls, switch and remove", async () => {
+      const name = `p-${mode}`;
+      const saved = await t.run(mode, [
+        "-p",
+        name,
+        "auth",
+        "--token",
+        t.backend.token,
+        "--url",
+        t.backend.url,
+        "--type",
+        "jwt",
+      ]);
+      assert.equal(saved.code, 0, saved.stderr);
+      const listed = jsonLines((await t.run(mode, ["-f", "json", "auth", "ls"])).stdout);
+      const mine = listed.find((p) => p.name === name)!;
+      assert.equal(mine.status, "ok");
+      assert.equal(mine.active, false);
+      const bad = await t.run(mode, [
+        "-p",
+        "bad",
+        "auth",
+        "--token",
+        "wrong",
+        "--url",
+        t.backend.url,
+        "--type",
+        "jwt",
+      ]);
+      assert.equal(bad.code, 1);
+      assert.match(bad.stderr, /Token verification failed/);
+      assert.equal((await t.run(mode, ["auth", "switch", name])).code, 0);
+      const active = jsonLines((await t.run(mode, ["-f", "json", "auth", "ls", "-O"])).stdout);
+      assert.equal(active.find((p) => p.active)!.name, name);
+      assert.equal((await t.run(mode, ["auth", "switch", "default"])).code, 0);
+      assert.equal((await t.run(mode, ["auth", "rm", "-y", name])).code, 0);
+      const left = jsonLines((await t.run(mode, ["-f", "json", "auth", "ls", "-O"])).stdout);
+      assert.deepEqual(left.map((p) => p.name), ["default"]);
+      assert.ok(!left.some((p) => p.name === name));
+    });
+
     it("use sets the session image and prints the export line", async () => {
       const used = await contree(["use", "tag:busybox:latest"]);
       assert.equal(used.code, 0, used.stderr);
