@@ -40,10 +40,8 @@ export class OperationEventDecoder {
           lastEventId: this.#lastEventId,
         });
       }
-      const type = event || "message";
-      const parsed = parseOperationEvent(
-        id === undefined ? { event: type, data } : { event: type, data, id },
-      );
+      // One shape for every message, `id` present or not: the parser's reads stay monomorphic.
+      const parsed = parseOperationEvent({ event: event || "message", data, id });
       if (parsed.id !== undefined) this.#lastEventId = parsed.id;
       this.#events.push(parsed);
     });
