@@ -9,7 +9,7 @@
 import { fileURLToPath } from "node:url";
 import { startBackend } from "../tests/server/_backend.ts";
 import { PASTA_ARGS } from "../server/sandbox/mod.ts";
-import { median, runToCompletion, time } from "./server_util.ts";
+import { exitCode, median, runToCompletion, time } from "./server_util.ts";
 
 const rounds = Math.max(1, Number(Deno.args[0] ?? 3));
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
@@ -56,7 +56,7 @@ await output(Deno.execPath(), [
 ]);
 const backend = await startBackend({ dataDir: `${work}/data` });
 try {
-  const image = await runToCompletion(backend, {
+  const update = await runToCompletion(backend, {
     image: "tag:bench/debian:bookworm",
     command: `${UPDATE} >/dev/null`,
     shell: true,
@@ -65,22 +65,34 @@ try {
     networking: { enabled: true },
     disposable: false,
   });
+  const mustSucceed = async (what: string, operation: string) => {
+    const code = await exitCode(backend, operation);
+    if (code !== 0) throw new Error(`${what} in the sandbox exited ${code} (${operation})`);
+  };
+  await mustSucceed(UPDATE, update.operation);
   // The bare side: a copy of the root, updated once.
   await output("cp", ["-a", debian, `${work}/base`]);
   await bare(`${work}/base`, UPDATE);
 
   const times = { sandbox: [] as number[], bare: [] as number[] };
   const sides = {
-    sandbox: () =>
-      runToCompletion(backend, {
-        image,
-        command: INSTALL,
-        shell: true,
-        env: ENV,
-        timeout: 600,
-        networking: { enabled: true },
-        disposable: true,
-      }),
+    sandbox: async () => {
+      let operation = "";
+      times.sandbox.push(
+        await time(async () => {
+          ({ operation } = await runToCompletion(backend, {
+            image: update.image,
+            command: INSTALL,
+            shell: true,
+            env: ENV,
+            timeout: 600,
+            networking: { enabled: true },
+            disposable: true,
+          }));
+        }),
+      );
+      await mustSucceed(INSTALL, operation);
+    },
     bare: async () => {
       await output("cp", ["-a", `${work}/base`, `${work}/round`]);
       try {
@@ -93,8 +105,7 @@ try {
   for (let i = 0; i < rounds; i++) {
     const order = i % 2 ? ["bare", "sandbox"] as const : ["sandbox", "bare"] as const;
     for (const side of order) {
-      if (side === "sandbox") times.sandbox.push(await time(sides.sandbox));
-      else await sides.bare();
+      await sides[side]();
     }
   }
   const m = { sandbox: median(times.sandbox), bare: median(times.bare) };

@@ -31,13 +31,15 @@ export async function time(fn: () => Promise<unknown>): Promise<number> {
 }
 
 /**
- * Spawns a run and follows its event stream until the `completion` event; throws unless
- * the run succeeded with exit code 0. Returns the result image's UUID (null when disposable).
+ * Spawns a run and follows its event stream until the `completion` event; throws unless the
+ * operation succeeded (a command's non-zero exit is a success on the wire: see
+ * {@linkcode exitCode}). Returns the operation's UUID and the result image's (null when
+ * disposable).
  */
 export async function runToCompletion(
   b: Backend,
   body: Record<string, unknown>,
-): Promise<string | null> {
+): Promise<{ operation: string; image: string | null }> {
   const auth = { Authorization: `Bearer ${b.token}` };
   const spawned = await fetch(`${b.url}/v1/instances`, {
     method: "POST",
@@ -54,7 +56,16 @@ export async function runToCompletion(
   if (!completion) throw new Error(`no completion event for ${uuid}`);
   const { data } = JSON.parse(completion[1]);
   if (data.status !== "SUCCESS") throw new Error(`run ${uuid}: ${data.status} ${data.error}`);
-  return data.result_image_uuid ?? null;
+  return { operation: uuid, image: data.result_image_uuid ?? null };
+}
+
+/** The exit code of a finished run's command. */
+export async function exitCode(b: Backend, operation: string): Promise<number> {
+  const res = await fetch(`${b.url}/v1/operations/${operation}`, {
+    headers: { Authorization: `Bearer ${b.token}` },
+  });
+  if (!res.ok) throw new Error(`operation ${operation}: ${res.status}`);
+  return (await res.json()).metadata.result.state.exit_code;
 }
 
 /**
