@@ -132,6 +132,29 @@ describe("layer conversion", () => {
     assert.equal(stdout, "a11:3\n");
   });
 
+  it("keeps the layer's owners: listed, seen in a run, usable by their owners only", async () => {
+    const owned = tarOf([
+      { name: "srv", type: "dir", uid: 1000, gid: 1000, mode: 0o755 },
+      { name: "srv/mine.txt", content: "mine\n", uid: 1000, gid: 1000, mode: 0o600 },
+      { name: "srv/apt.txt", content: "apt\n", uid: 42, gid: 65534, mode: 0o640 },
+    ]);
+    const result = await importLayers([base, owned]);
+    const item = (await view(result.layers).stat("/srv/mine.txt"))!;
+    assert.deepEqual([item.uid, item.gid], [1000, 1000]);
+    const { stdout, stderr, result: ran } = await run(
+      s.layerStore,
+      result.layers,
+      "stat -c '%u:%g %n' /srv /srv/mine.txt /srv/apt.txt && echo more >> /srv/mine.txt && " +
+        "cat /srv/mine.txt && (cat /srv/apt.txt 2>/dev/null || echo denied)",
+      { uid: 1000, gid: 1000, commit: false },
+    );
+    assert.equal(ran.exitCode, 0, stderr);
+    assert.equal(
+      stdout,
+      "1000:1000 /srv\n1000:1000 /srv/mine.txt\n42:65534 /srv/apt.txt\nmine\nmore\ndenied\n",
+    );
+  });
+
   it("refuses members escaping the root, through '..' or through a symlink", async () => {
     const outside = `${work}/outside`;
     await Deno.mkdir(outside);
