@@ -39,6 +39,15 @@ function serverUser(name: string, checkout: string): ServerUser {
     const home = mkdtempSync(join(tmpdir(), `contree-${name}-home-`));
     user = { uid: Number(run("id", ["-u", name])), gid: Number(run("id", ["-g", name])), home };
     chownSync(home, user.uid, user.gid);
+    const as = [`--reuid=${user.uid}`, `--regid=${user.gid}`, "--init-groups"];
+    if (
+      spawnSync("setpriv", [...as, "test", "-r", join(checkout, "server/main.ts")]).status !== 0
+    ) {
+      throw new Error(
+        `${name} cannot read ${checkout} (a parent directory is not searchable by other ` +
+          "users): the tests of a server without root need a checkout other users can read",
+      );
+    }
     process.once("exit", () => rmSync(home, { recursive: true, force: true }));
     const build = 'import { helperPath } from "./server/sandbox/helper.ts"; await helperPath();';
     run(DENO, ["eval", build], checkout);
