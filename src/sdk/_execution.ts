@@ -4,7 +4,7 @@ import type { CompletionEvent, ExitEvent, OperationEvent } from "../wire/events.
 import { readContent } from "../wire/hash.ts";
 import { decodeStream, encodeStream } from "../wire/stream_repr.ts";
 import type { ClosableStreamRepr, InstanceSpawnRequest } from "../wire/types.ts";
-import type { Contree } from "./contree.ts";
+import type { ClientContext } from "./_context.ts";
 import { trackWork } from "./_work.ts";
 import { OperationCancelledError, OperationFailedError, OperationTimedOutError } from "./errors.ts";
 import { OutputSinks } from "./_output.ts";
@@ -33,7 +33,7 @@ export interface Outcome {
 
 /** What an execution needs beyond the run's options. */
 export interface ExecutionPlan {
-  contree: Contree;
+  contree: ClientContext;
   options: RunOptions;
   /** The `image` field of the spawn (a UUID or `tag:NAME`). */
   image: (signal: AbortSignal) => Promise<string>;
@@ -61,7 +61,7 @@ export function hold<T>(promise: Promise<T>): Promise<T> {
  * Cancels an operation, best effort: 409 means it already ended, and on any
  * other failure it still ends at its own time limit.
  */
-export async function cancelQuietly(contree: Contree, uuid: string): Promise<void> {
+export async function cancelQuietly(contree: ClientContext, uuid: string): Promise<void> {
   await contree.api.cancelOperation(uuid, { timeout: 30_000 }).catch(() => {});
 }
 

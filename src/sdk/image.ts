@@ -8,13 +8,13 @@ import type { ByteRange } from "../wire/byte_range.ts";
 import type { GrepQuery, GrepResult, Image } from "../wire/types.ts";
 import type { Contree } from "./contree.ts";
 import { diffImages, type DiffOptions, type ImageDiffEntry } from "./diff.ts";
-import { ContreeImageStateError, DisposableImageRunError, RunOptionsError } from "./errors.ts";
+import { ContreeImageStateError, DisposableImageRunError } from "./errors.ts";
 import type { RunFiles } from "./files.ts";
 import { ImageDirectory, ImageFile } from "./image_fs.ts";
 import { ContreeProcess, type PopenOptions } from "./process.ts";
 import type { ContreeResult, RunOutput } from "./result.ts";
 import { ContreeRun, type RunBinding } from "./run.ts";
-import type { RunOptions, RunSettings } from "./run_options.ts";
+import { type RunOptions, runOptions, type RunSettings } from "./run_options.ts";
 import { type ProgressCallback, withProgress } from "./progress.ts";
 import { ContreeSession, type SessionOptions } from "./session.ts";
 import { ImageState } from "./state.ts";
@@ -600,15 +600,4 @@ export class ContreeImage<O = string, E = string> {
   toString(): string {
     return `ContreeImage(uuid=${this.uuid ?? "-"}, tag=${this.tag ?? "-"}, state=${this.state})`;
   }
-}
-
-/** Builds run options from `run()`'s two forms. */
-export function runOptions(
-  first: RunOptions | readonly string[],
-  settings: RunSettings | undefined,
-): RunOptions {
-  if (!Array.isArray(first)) return first as RunOptions;
-  const argv = first as readonly string[];
-  if (argv.length === 0) throw new RunOptionsError("command", "argv must not be empty");
-  return { ...settings, command: argv[0], args: argv.slice(1) };
 }

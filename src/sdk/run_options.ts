@@ -230,3 +230,14 @@ export function commandOf(
   if (options.shell !== undefined) return { command: options.shell, shell: true };
   return { command: options.command!, args: options.args ?? [], shell: false };
 }
+
+/** Run options from the two forms of `run()`: options, or an argv array and settings. */
+export function runOptions(
+  first: RunOptions | readonly string[],
+  settings: RunSettings | undefined,
+): RunOptions {
+  if (!Array.isArray(first)) return first as RunOptions;
+  const argv = first as readonly string[];
+  if (argv.length === 0) throw new RunOptionsError("command", "argv must not be empty");
+  return { ...settings, command: argv[0], args: argv.slice(1) };
+}

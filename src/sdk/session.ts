@@ -10,11 +10,11 @@ import type { GrepQuery, GrepResult } from "../wire/types.ts";
 import type { Contree } from "./contree.ts";
 import { ContreeSessionBusyError, ContreeSessionError } from "./errors.ts";
 import type { Outcome } from "./_execution.ts";
-import { ContreeImage, type OpenOptions, runOptions } from "./image.ts";
+import { ContreeImage, type OpenOptions } from "./image.ts";
 import type { ImageDirectory, ImageFile } from "./image_fs.ts";
 import type { RunOutput } from "./result.ts";
 import { ContreeRun } from "./run.ts";
-import type { RunOptions, RunSettings } from "./run_options.ts";
+import { type RunOptions, runOptions, type RunSettings } from "./run_options.ts";
 import {
   MemorySessionStore,
   type SessionBranch,
