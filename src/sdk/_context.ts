@@ -1,5 +1,5 @@
 // What an execution (a run, a process, an import's cancellation) needs of the client it
-// belongs to. `Contree` implements it; depending on this instead of the class keeps the
+// belongs to (a `Contree` is one). Depending on this instead of the class keeps the
 // execution machinery below the object model, out of its import circle.
 import type { ContreeClient } from "../wire/client.ts";
 import type { RequestOptions } from "../wire/types.ts";

@@ -8,7 +8,6 @@
 import { ContreeClient, type ContreeClientOptions } from "../wire/client.ts";
 import type { RequestOptions } from "../wire/types.ts";
 import type { WhoAmI } from "../wire/types.ts";
-import type { ClientContext } from "./_context.ts";
 import { FilesManager } from "./files.ts";
 import { ImagesManager } from "./images.ts";
 import { settledWork, startTracking } from "./_work.ts";
@@ -76,7 +75,7 @@ export interface ContreeOptions extends ContreeClientOptions, ContreeSettings {}
  * const contree = new Contree(api, { operationTimeout: 60 });
  * ```
  */
-export class Contree implements AsyncDisposable, ClientContext {
+export class Contree implements AsyncDisposable {
   /** The wire client every request goes through. */
   readonly api: ContreeClient;
   /** Images: use, import, list, get. */
