@@ -18,8 +18,8 @@ import { defaultIdRange, type IdRange } from "./sandbox/id_range.ts";
 import {
   ownerIds,
   ROOTLESS_SANDBOX_IDS,
-  ROOTLESS_UNAVAILABLE,
   rootlessHostRange,
+  rootlessUnavailable,
 } from "./sandbox/rootless.ts";
 import { claimOwnerIds, getMeta, isoTime, lockDataDir, setMeta, Store } from "./store/mod.ts";
 
@@ -137,7 +137,7 @@ export async function openBackend(config: BackendConfig): Promise<Backend> {
   if (rootless) {
     config.log?.(
       "running without root, in a user namespace over this user's subordinate ids; " +
-        `unavailable without root: ${ROOTLESS_UNAVAILABLE.join("; ")}`,
+        `unavailable without root: ${rootlessUnavailable().join("; ")}`,
     );
   }
   const dataDir = resolve(config.dataDir);

@@ -152,8 +152,10 @@ int network_start(struct network *net, const char *pasta, const char *const *arg
    * ports below 1024 and send pings (in the run's own namespace: nothing outside changes).
    */
   *what = "set the namespace's sysctls";
+  const char *ping = "/proc/sys/net/ipv4/ping_group_range";
+  /* A server without root: its user namespace maps only the sandbox ids (0-65535). */
   if (write_text("/proc/sys/net/ipv4/ip_unprivileged_port_start", "0\n") != 0 ||
-      write_text("/proc/sys/net/ipv4/ping_group_range", "0 2147483647\n") != 0) {
+      (write_text(ping, "0 2147483647\n") != 0 && write_text(ping, "0 65535\n") != 0)) {
     return -1;
   }
   *what = "send pasta's options";

@@ -12,11 +12,33 @@ import { helperPath } from "./helper.ts";
 /** Set (to the host range) in the server's environment inside its user namespace. */
 const ENV = "CONTREE_ROOTLESS";
 
-/** What only root can do, and a rootless server goes without (named once at start-up). */
-export const ROOTLESS_UNAVAILABLE: string[] = [
-  "per-run memory and process limits (cgroups need root or a delegated cgroup)",
-  "networking (pasta cannot open the run's tap device from a rootless server's namespace)",
-];
+let tunUsable: boolean | undefined;
+
+/**
+ * Whether a server without root can give runs networking: pasta, started as the server's
+ * user, must open /dev/net/tun (mode 0666 on Debian with udev; some hosts keep it root's).
+ */
+export function rootlessNetworking(): boolean {
+  if (tunUsable === undefined) {
+    try {
+      Deno.openSync("/dev/net/tun", { read: true, write: true }).close();
+      tunUsable = true;
+    } catch {
+      tunUsable = false;
+    }
+  }
+  return tunUsable;
+}
+
+/** What a server without root goes without on this host (named once at start-up). */
+export function rootlessUnavailable(): string[] {
+  return [
+    "per-run memory and process limits (cgroups need root or a delegated cgroup)",
+    ...(rootlessNetworking() ? [] : [
+      "networking (pasta, run as this user, cannot open /dev/net/tun: make it mode 0666)",
+    ]),
+  ];
+}
 
 /**
  * The host ranges of a server running inside its rootless user namespace, else null (a

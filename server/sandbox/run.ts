@@ -12,7 +12,7 @@ import type { RunningSandbox, SandboxProcess, SandboxResources } from "./exec.ts
 import { startProcess } from "./_exec.ts";
 import { helperPath } from "./helper.ts";
 import { defaultIdRange, type IdRange } from "./id_range.ts";
-import { ROOTLESS_SANDBOX_IDS, rootlessHostRange } from "./rootless.ts";
+import { ROOTLESS_SANDBOX_IDS, rootlessHostRange, rootlessNetworking } from "./rootless.ts";
 import { type LauncherPool, sendRunArgs, startLauncher } from "./launcher_pool.ts";
 import { networkLaunchArgs } from "./_network.ts";
 import { nulTerminated } from "./_nul_list.ts";
@@ -194,8 +194,10 @@ function validate(spec: SandboxSpec): void {
     if (!path.startsWith("/")) fail(`${path}: layer and workspace paths must be absolute`);
     if (/[,:\\\0]/.test(path)) fail(`${path}: overlayfs cannot take ',', ':' or '\\' in paths`);
   }
-  if (spec.network && rootlessHostRange()) {
-    throw new SandboxError("networking is unavailable in a server running without root");
+  if (spec.network && rootlessHostRange() && !rootlessNetworking()) {
+    throw new SandboxError(
+      "networking is unavailable: this server runs without root and cannot open /dev/net/tun",
+    );
   }
   if (dirname(spec.upperDir) !== dirname(spec.workDir)) {
     fail("upperDir and workDir must share their parent directory");
@@ -490,7 +492,7 @@ export async function checkSandboxSupport(): Promise<
   if (await which("bwrap") === null) missing.push("bwrap");
   const filesystems = await Deno.readTextFile("/proc/filesystems").catch(() => "");
   if (!/\toverlay$/m.test(filesystems)) missing.push("overlay");
-  // Without root the limits are named unavailable at start-up instead (ROOTLESS_UNAVAILABLE).
+  // Without root the limits are named unavailable at start-up instead (rootlessUnavailable).
   const controllers = rootless ? ["memory", "pids"] : await cgroupControllers();
   for (const controller of ["memory", "pids"] as const) {
     if (!controllers.includes(controller)) missing.push(`cgroup ${controller}`);
