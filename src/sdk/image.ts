@@ -179,6 +179,7 @@ export class ContreeImage<O = string, E = string> {
       sourceUuid: this.uuid,
       disposable: true,
       image: () => Promise.resolve(ref),
+      resultImage: (init) => new ContreeImage(this.contree, init),
       begin() {},
       end: () => Promise.resolve(),
     };

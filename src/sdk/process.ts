@@ -8,7 +8,7 @@
 import { NotFoundError } from "../wire/errors.ts";
 import { readContent } from "../wire/hash.ts";
 import { encodeStream } from "../wire/stream_repr.ts";
-import type { Contree } from "./contree.ts";
+import type { ClientContext } from "./_context.ts";
 import { ContreeProcessError, OperationTimedOutError } from "./errors.ts";
 import { Execution, type Outcome } from "./_execution.ts";
 import type { RunFiles } from "./files.ts";
@@ -60,7 +60,7 @@ export interface PopenOptions {
 }
 
 /** Whether a server takes live stdin, per client: probed once. */
-const liveStdin = new WeakMap<Contree, Promise<boolean>>();
+const liveStdin = new WeakMap<ClientContext, Promise<boolean>>();
 const NO_OPERATION = "00000000-0000-0000-0000-000000000000";
 
 /**
@@ -68,7 +68,7 @@ const NO_OPERATION = "00000000-0000-0000-0000-000000000000";
  * unknown operation is a 404 where the subprocess API exists, a 501 (or 405)
  * where it does not.
  */
-function supportsLiveStdin(contree: Contree): Promise<boolean> {
+function supportsLiveStdin(contree: ClientContext): Promise<boolean> {
   let known = liveStdin.get(contree);
   if (!known) {
     known = contree.api.writeSubprocessStdin(
@@ -173,9 +173,9 @@ export class ContreeProcess {
   /** Settles `#execution` of a piped process that has not started yet. */
   #opened: ((execution: Execution | undefined) => void) | undefined;
 
-  /** Used by `image.popen()`. */
+  /** Used by `image.popen()`, with the image's client. */
   constructor(
-    contree: Contree,
+    contree: ClientContext,
     image: string,
     command: string | readonly string[],
     options: PopenOptions,

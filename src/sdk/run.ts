@@ -8,7 +8,7 @@ import type { Contree } from "./contree.ts";
 import { ContreeImageStateError } from "./errors.ts";
 import { Execution, hold, type Outcome, outputChunk } from "./_execution.ts";
 import { ChunkDecoder } from "./_output.ts";
-import { ContreeImage } from "./image.ts";
+import type { ContreeImage, ContreeImageInit } from "./image.ts";
 import type { ContreeResult, OutputChunk } from "./result.ts";
 import { type RunOptions, validateRunOptions } from "./run_options.ts";
 import { ImageState } from "./state.ts";
@@ -24,6 +24,8 @@ export interface RunBinding {
   readonly disposable: boolean;
   /** The `image` field of the spawn. */
   image(signal: AbortSignal): Promise<string>;
+  /** The result image of a completed execution (runs make no images themselves). */
+  resultImage<O, E>(init: ContreeImageInit<O, E>): ContreeImage<O, E>;
   /** Called synchronously when an execution starts; may refuse by throwing. */
   begin(): void;
   /** Called when an execution ended, with its outcome when it completed. */
@@ -152,7 +154,7 @@ export class ContreeRun<O = string, E = string> extends Promise<ContreeImage<O, 
       await this.#binding.end(undefined, this.#options);
       throw error;
     }
-    const image = new ContreeImage<O, E>(this.#binding.contree, {
+    const image = this.#binding.resultImage<O, E>({
       uuid: outcome.imageUuid,
       tag: outcome.tag,
       result: outcome.result as ContreeResult<O, E>,

@@ -285,6 +285,7 @@ export class ContreeSession {
         sourceUuid: this.head.uuid,
         disposable: false,
         image: (signal) => this.#headUuid(signal),
+        resultImage: (init) => new ContreeImage(this.contree, init),
         begin: () => {
           this.#idle();
           this.#busy = true;
