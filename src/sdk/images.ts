@@ -9,6 +9,7 @@ import type { CompletionEvent } from "../wire/events.ts";
 import { isUuid, parseImageRef } from "../wire/image_ref.ts";
 import type { Image, ImageImportRequest } from "../wire/types.ts";
 import type { Contree } from "./contree.ts";
+import { registerImageMaker } from "./_image_maker.ts";
 import { trackWork } from "./_work.ts";
 import { OperationCancelledError, OperationFailedError, OperationTimedOutError } from "./errors.ts";
 import { cancelQuietly, GRACE_SECONDS } from "./_execution.ts";
@@ -91,6 +92,30 @@ export class ImagesManager implements AsyncIterable<ContreeImage> {
   /** Used by `Contree`. */
   constructor(contree: Contree) {
     this.#contree = contree;
+    registerImageMaker(contree, (init) => new ContreeImage(contree, init));
+  }
+
+  /**
+   * A handle to an image by reference (a UUID, `tag:NAME`, or a bare tag),
+   * made at once without a request: what `use()` gives without `strict`. A
+   * tag is resolved by the server at each use; an unknown image fails there.
+   *
+   * @example
+   * ```ts
+   * import type { Contree } from "@contree/sdk";
+   *
+   * async function hello(contree: Contree) {
+   *   const busybox = contree.images.ref("busybox:latest"); // no request
+   *   console.log((await busybox.run({ shell: "echo hi" })).stdout); // "hi\n"
+   * }
+   * ```
+   */
+  ref(ref: string): ContreeImage {
+    const parsed = parseImageRef(ref);
+    return new ContreeImage(
+      this.#contree,
+      parsed.kind === "uuid" ? { uuid: parsed.uuid } : { tag: parsed.tag },
+    );
   }
 
   /**
@@ -114,13 +139,8 @@ export class ImagesManager implements AsyncIterable<ContreeImage> {
     ref: string,
     options: { strict?: boolean; signal?: AbortSignal } = {},
   ): Promise<ContreeImage> {
+    if (!options.strict) return this.ref(ref);
     const parsed = parseImageRef(ref);
-    if (!options.strict) {
-      return new ContreeImage(
-        this.#contree,
-        parsed.kind === "uuid" ? { uuid: parsed.uuid } : { tag: parsed.tag },
-      );
-    }
     if (parsed.kind === "uuid") return await this.get(parsed.uuid, options);
     const opts = this.#contree.requestOptions(options.signal);
     const uuid = await this.#contree.api.findImageByTag(parsed.tag, opts);

@@ -10,7 +10,8 @@ import type { GrepQuery, GrepResult } from "../wire/types.ts";
 import type { Contree } from "./contree.ts";
 import { ContreeSessionBusyError, ContreeSessionError } from "./errors.ts";
 import type { Outcome } from "./_execution.ts";
-import { ContreeImage, type OpenOptions } from "./image.ts";
+import type { ContreeImage, OpenOptions } from "./image.ts";
+import { makeImage } from "./_image_maker.ts";
 import type { ImageDirectory, ImageFile } from "./image_fs.ts";
 import type { RunOutput } from "./result.ts";
 import { ContreeRun } from "./run.ts";
@@ -204,11 +205,7 @@ export class ContreeSession {
 
   /** The image at HEAD. */
   get head(): ContreeImage {
-    const ref = this.#snapshot.steps[this.step].image;
-    return new ContreeImage(
-      this.contree,
-      ref.startsWith("tag:") ? { tag: ref.slice(4) } : { uuid: ref },
-    );
+    return this.contree.images.ref(this.#snapshot.steps[this.step].image);
   }
 
   /** Whether a run is executing. */
@@ -285,7 +282,7 @@ export class ContreeSession {
         sourceUuid: this.head.uuid,
         disposable: false,
         image: (signal) => this.#headUuid(signal),
-        resultImage: (init) => new ContreeImage(this.contree, init),
+        resultImage: (init) => makeImage(this.contree, init),
         begin: () => {
           this.#idle();
           this.#busy = true;

@@ -1,5 +1,6 @@
 // The import graph of the repository's product folders, read from the sources (no loader):
-// static and dynamic imports and re-exports with relative specifiers, type-only ones included.
+// static and dynamic imports and re-exports with relative specifiers, each marked runtime or
+// type-only (TypeScript erases `import type`, `export type` and `{ type A, type B }`).
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, normalize, relative } from "node:path";
 
@@ -19,28 +20,64 @@ function sources(dir: string): string[] {
   });
 }
 
-const SPECIFIERS = [
-  /(?:^|[;\s}])(?:import|export)\s+(?:type\s+)?(?:[\w*{}\s,$]*?\s+from\s+)?["']([^"']+)["']/g,
-  /\bimport\(\s*["']([^"']+)["']\s*\)/g,
-];
+const STATIC =
+  /(?:^|[;\s}])(?:import|export)\s+(type\s+)?(?:([\w*{}\s,$]*?)\s+from\s+)?["']([^"']+)["']/g;
+const DYNAMIC = /\bimport\(\s*["']([^"']+)["']\s*\)/g;
 
-/** The specifiers a source imports, comments left out (JSDoc examples import too). */
-export function specifiers(text: string): string[] {
-  const code = text.replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
-  return SPECIFIERS.flatMap((re) => [...code.matchAll(re)].map((match) => match[1]));
+/** One import of a source: its specifier, and whether only types come through it. */
+export interface Specifier {
+  specifier: string;
+  typeOnly: boolean;
 }
 
-/** Repository-relative path of each product file -> the repository files it imports. */
-export function importGraph(): Map<string, string[]> {
+/** Whether the clause `{ type A, type B as C }` names types only (and at least one). */
+function typesOnly(clause: string | undefined): boolean {
+  const braces = clause?.trim().match(/^\{([\s\S]*)\}$/);
+  if (!braces) return false;
+  const names = braces[1].split(",").map((name) => name.trim()).filter(Boolean);
+  return names.length > 0 && names.every((name) => /^type\s/.test(name));
+}
+
+/** The imports of a source, comments left out (JSDoc examples import too). */
+export function imports(text: string): Specifier[] {
+  const code = text.replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
+  return [
+    ...[...code.matchAll(STATIC)].map(([, type, clause, specifier]) => ({
+      specifier,
+      typeOnly: type !== undefined || typesOnly(clause),
+    })),
+    ...[...code.matchAll(DYNAMIC)].map(([, specifier]) => ({ specifier, typeOnly: false })),
+  ];
+}
+
+/** The specifiers a source imports, type-only ones included. */
+export function specifiers(text: string): string[] {
+  return imports(text).map((found) => found.specifier);
+}
+
+/**
+ * Repository-relative path of each product file -> the repository files it imports; with
+ * `runtimeOnly`, only the imports that survive compilation (type-only ones left out).
+ */
+export function importGraph(options: { runtimeOnly?: boolean } = {}): Map<string, string[]> {
   const files = [join(ROOT, "mod.ts"), ...PRODUCT_FOLDERS.flatMap((f) => sources(join(ROOT, f)))];
   const graph = new Map<string, string[]>();
   for (const file of files) {
-    const targets = specifiers(readFileSync(file, "utf8"))
-      .filter((specifier) => specifier.startsWith("."))
-      .map((specifier) => relative(ROOT, normalize(join(dirname(file), specifier))));
-    graph.set(relative(ROOT, file), [...new Set(targets)]);
+    graph.set(relative(ROOT, file), targets(file, readFileSync(file, "utf8"), options));
   }
   return graph;
+}
+
+/** The repository files `text` (the source of `file`) imports. */
+export function targets(
+  file: string,
+  text: string,
+  options: { runtimeOnly?: boolean } = {},
+): string[] {
+  const found = imports(text)
+    .filter(({ specifier, typeOnly }) => specifier.startsWith(".") && !(options.runtimeOnly && typeOnly))
+    .map(({ specifier }) => relative(ROOT, normalize(join(dirname(file), specifier))));
+  return [...new Set(found)];
 }
 
 /** The strongly connected components with more than one file, or a file importing itself. */

@@ -96,6 +96,20 @@ describe("images manager", () => {
     );
   });
 
+  it("ref() is a handle made at once: a UUID's image reads, a tag's runs", async () => {
+    const byUuid = t.contree.images.ref(t.busybox.uuid!);
+    assert.ok(byUuid instanceof ContreeImage);
+    assert.deepEqual([byUuid.uuid, byUuid.tag], [t.busybox.uuid, undefined]);
+    assert.match(await byUuid.readText("/etc/passwd"), /^root:/);
+    const byTag = t.contree.images.ref("tag:busybox:latest");
+    assert.deepEqual([byTag.uuid, byTag.tag], [undefined, "busybox:latest"]);
+    const done = await byTag.run({ shell: "echo from-tag" });
+    assert.equal(done.stdout, "from-tag\n");
+    assert.equal(t.contree.images.ref("busybox:latest").ref, "tag:busybox:latest");
+    assert.throws(() => t.contree.images.ref("  "), TypeError);
+    await assert.rejects(t.contree.images.ref("no/such:tag").run({ shell: "true" }), NotFoundError);
+  });
+
   it("get() reads an image by UUID", async () => {
     const image = await t.contree.images.get(t.busybox.uuid!);
     assert.ok(image instanceof ContreeImage);
