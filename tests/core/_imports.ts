@@ -75,7 +75,9 @@ export function targets(
   options: { runtimeOnly?: boolean } = {},
 ): string[] {
   const found = imports(text)
-    .filter(({ specifier, typeOnly }) => specifier.startsWith(".") && !(options.runtimeOnly && typeOnly))
+    .filter(({ specifier, typeOnly }) =>
+      specifier.startsWith(".") && !(options.runtimeOnly && typeOnly)
+    )
     .map(({ specifier }) => relative(ROOT, normalize(join(dirname(file), specifier))));
   return [...new Set(found)];
 }
