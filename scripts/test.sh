@@ -122,7 +122,17 @@ if wanted server && has_tests "tests/server/*.test.ts"; then
   run_suite "server (deno)" deno deno test -A --no-check tests/server/
   # The API and sandbox tests again with the server running as an ordinary user (without
   # root): contree-test, made by scripts/setup.sh.
-  run_suite "server without root (deno)" deno env CONTREE_TEST_SERVER_USER=contree-test \
+  # That user must read the checkout: one under a private directory (a 0700 home such as
+  # /root) runs from a copy of hard links that other users can read.
+  checkout=$ROOT
+  as_test_user=(setpriv "--reuid=$(id -u contree-test)" "--regid=$(id -g contree-test)" --init-groups)
+  if ! "${as_test_user[@]}" test -r "$ROOT/server/main.ts"; then
+    checkout=$(mktemp -d /tmp/contree-checkout-XXXXXX)
+    chmod 755 "$checkout"
+    trap 'rm -f "$out"; rm -rf "$checkout"' EXIT
+    cp -al "$ROOT/." "$checkout/" 2>/dev/null || cp -a "$ROOT/." "$checkout/"
+  fi
+  run_suite "server without root (deno)" deno env -C "$checkout" CONTREE_TEST_SERVER_USER=contree-test \
     deno test -A --no-check tests/server/api_host_ids.test.ts tests/server/api_runs.test.ts \
     tests/server/api_inspect.test.ts tests/server/exec_api.test.ts \
     tests/server/sandbox_debian.test.ts
