@@ -1,5 +1,5 @@
 /** What a walk of a layer directory finds: its size and overlayfs' opaque directories. */
-import { helperPath } from "../sandbox/helper.ts";
+import { helperPath } from "../helper/mod.ts";
 import { LayerError } from "./errors.ts";
 import type { LayerMeta } from "./_layer_meta.ts";
 

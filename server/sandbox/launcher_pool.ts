@@ -6,7 +6,7 @@
  */
 import { type CgroupLimits, createRunCgroup, noRunCgroup, type RunCgroup } from "./_cgroups.ts";
 import { rootlessHostRange } from "./rootless.ts";
-import { helperPath } from "./helper.ts";
+import { helperPath } from "./_helper_path.ts";
 import { nulTerminated } from "./_nul_list.ts";
 
 /** A started `launch` process inside its run's cgroups. */

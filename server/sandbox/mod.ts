@@ -14,7 +14,7 @@
  */
 export * from "./errors.ts";
 export * from "./exec.ts";
-export * from "./helper.ts";
+export { helperPath } from "./_helper_path.ts";
 export { type Launcher, LauncherPool } from "./launcher_pool.ts";
 export { PASTA_ARGS } from "./_network.ts";
 export * from "./run.ts";

@@ -7,7 +7,7 @@
  * user namespace maps 0-65535 onto the same ids, so no id shifting is needed.
  */
 import { type IdRange, SANDBOX_IDS } from "./id_range.ts";
-import { helperPath } from "./helper.ts";
+import { helperPath } from "./_helper_path.ts";
 
 /** Set (to the host range) in the server's environment inside its user namespace. */
 const ENV = "CONTREE_ROOTLESS";

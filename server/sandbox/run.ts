@@ -10,7 +10,7 @@ import { cgroupControllers, memoryTotal, type RunCgroup, setMemoryTotal } from "
 import { SandboxError, SandboxNotRunningError, SandboxUnsupportedError } from "./errors.ts";
 import type { RunningSandbox, SandboxProcess, SandboxResources } from "./exec.ts";
 import { startProcess } from "./_exec.ts";
-import { helperPath } from "./helper.ts";
+import { helperPath } from "./_helper_path.ts";
 import { defaultIdRange, type IdRange } from "./id_range.ts";
 import { ROOTLESS_SANDBOX_IDS, rootlessHostRange, rootlessNetworking } from "./rootless.ts";
 import { type LauncherPool, sendRunArgs, startLauncher } from "./launcher_pool.ts";

@@ -49,7 +49,7 @@ function serverUser(name: string, checkout: string): ServerUser {
       );
     }
     process.once("exit", () => rmSync(home, { recursive: true, force: true }));
-    const build = 'import { helperPath } from "./server/sandbox/helper.ts"; await helperPath();';
+    const build = 'import { helperPath } from "./server/helper/mod.ts"; await helperPath();';
     run(DENO, ["eval", build], checkout);
     serverUsers.set(key, user);
   }

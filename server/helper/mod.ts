@@ -1,15 +1,38 @@
 /**
  * The sandbox helper: a small static C program (`_helper.c` with its parts `_seccomp.c` and
- * `_network.c`) compiled at first use with `gcc -static -O2` into `server/sandbox/bin/`,
+ * `_network.c`) compiled at first use with `gcc -static -O2` into `server/helper/bin/`,
  * keyed by the hash of its sources, so a changed source is rebuilt and concurrent builders
  * never see a half-written binary.
  */
 import { fileURLToPath } from "node:url";
-import { SandboxUnsupportedError } from "./errors.ts";
 
 const SOURCE_NAMES = ["_helper.c", "_seccomp.c", "_network.c", "_sandbox.h"];
 const SOURCES = SOURCE_NAMES.map((name) => fileURLToPath(new URL(`./${name}`, import.meta.url)));
 const BIN_DIR = fileURLToPath(new URL("./bin", import.meta.url));
+
+/**
+ * The helper cannot be built here; `missing` names what is needed (gcc, a static libc).
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await helperPath();
+ * } catch (error) {
+ *   if (error instanceof HelperBuildError) console.error("missing:", error.missing);
+ * }
+ * ```
+ */
+export class HelperBuildError extends Error {
+  /** What is missing, e.g. `gcc (not found)`. */
+  readonly missing: string;
+
+  /** Builds the error from what is missing. */
+  constructor(missing: string) {
+    super(`the sandbox helper cannot be built: missing ${missing}`);
+    this.name = "HelperBuildError";
+    this.missing = missing;
+  }
+}
 
 let built: Promise<string> | undefined;
 
@@ -42,11 +65,11 @@ async function build(): Promise<string> {
       stdout: "null",
       stderr: "piped",
     }).output().catch((error) => {
-      throw new SandboxUnsupportedError([`gcc (${error.message})`]);
+      throw new HelperBuildError(`gcc (${error.message})`);
     });
     if (!gcc.success) {
       const reason = new TextDecoder().decode(gcc.stderr).trim().split("\n").slice(-3).join("; ");
-      throw new SandboxUnsupportedError([`helper build (gcc -static: ${reason})`]);
+      throw new HelperBuildError(`helper build (gcc -static: ${reason})`);
     }
     await Deno.chmod(temp, 0o755);
     await Deno.rename(temp, path);
@@ -58,11 +81,11 @@ async function build(): Promise<string> {
 
 /**
  * The host path of the helper binary, building it on first use. Throws
- * {@linkcode SandboxUnsupportedError} when it cannot be built (no gcc or no static libc).
+ * {@linkcode HelperBuildError} when it cannot be built (no gcc or no static libc).
  *
  * @example
  * ```ts
- * const helper = await helperPath(); // ".../server/sandbox/bin/contree-helper-1a2b3c4d5e6f7a8b"
+ * const helper = await helperPath(); // ".../server/helper/bin/contree-helper-1a2b3c4d5e6f7a8b"
  * ```
  */
 export function helperPath(): Promise<string> {
