@@ -428,6 +428,9 @@ static int cmd_launch(int argc, char **argv) {
     fail("mount overlay", "options");
   }
   mount_overlay_as((uid_t)range_start(uid_range), (gid_t)range_start(gid_range), merged, options);
+  /* Changing the filesystem ids cleared the parent-death signal: arm it again. */
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) fail("prctl", "pdeathsig");
+  if (getppid() != parent) exit(EXIT_SETUP);
   stage(stage_dir, merged);
 
   int nargs = argc - (i + 2);
