@@ -14,7 +14,7 @@ import { helperPath } from "./_helper_path.ts";
 import { defaultIdRange, type IdRange } from "./id_range.ts";
 import { ROOTLESS_SANDBOX_IDS, rootlessHostRange, rootlessNetworking } from "./rootless.ts";
 import { type LauncherPool, sendRunArgs, startLauncher } from "./launcher_pool.ts";
-import { networkLaunchArgs } from "./_network.ts";
+import { bindHostResolver, networkLaunchArgs } from "./_network.ts";
 import { nulTerminated } from "./_nul_list.ts";
 import { pump, readHeader } from "./_pipes.ts";
 import { placeFiles, type SandboxFile } from "./_place_files.ts";
@@ -226,11 +226,12 @@ function idmappedDirs(skeleton: string, root: string, spec: SandboxSpec): string
   return [skeleton, ...layers, dirname(spec.upperDir)];
 }
 
-function bwrapArgs(spec: SandboxSpec): string[] {
+function bwrapArgs(spec: SandboxSpec, resolver: string[]): string[] {
   return [
     "--bind",
     `${STAGE}/root`,
     "/",
+    ...resolver,
     "--proc",
     "/proc",
     "--dev",
@@ -311,6 +312,7 @@ export async function runSandbox(spec: SandboxSpec): Promise<SandboxResult> {
   // the idmapped view of the workspace shows host root as the sandbox's root already.)
   if (rootlessHostRange()) Deno.chownSync(spec.upperDir, 0, 0);
   await placeFiles(spec.layers, spec.upperDir, spec.files);
+  const resolver = spec.network ? await bindHostResolver(spec.layers, spec.upperDir) : null;
   const { root, lower } = lowerDirs(skeleton, spec.layers);
   const defaults = defaultLimits();
   const limits = {
@@ -350,7 +352,7 @@ export async function runSandbox(spec: SandboxSpec): Promise<SandboxResult> {
       ...network,
       "--",
       bwrap,
-      ...bwrapArgs(spec),
+      ...bwrapArgs(spec, resolver?.args ?? []),
     ];
     let killedBy: "timeout" | "cancel" | null = null;
     // Resolves true once init is set up, false if the run ends before.
@@ -426,6 +428,7 @@ export async function runSandbox(spec: SandboxSpec): Promise<SandboxResult> {
       // stream source is cancelled then).
     });
     const status = await child.status;
+    resolver?.cleanUp();
     stdinDone.abort();
     ended = true;
     ready.resolve(false);

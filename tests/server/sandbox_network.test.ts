@@ -70,12 +70,39 @@ describe("sandbox network", () => {
 
   it("resolves names with networking, and cannot without", async () => {
     const resolver = await hostResolver();
-    const script = `echo 'nameserver ${resolver}' > /etc/resolv.conf; ` +
+    const lookup =
       "nslookup deb.debian.org >/tmp/out 2>&1; echo rc=$?; grep -c '^Address' /tmp/out";
-    const on = await run(fx.store, [fx.base], script, { network: true, commit: false });
+    const on = await run(fx.store, [fx.base], lookup, { network: true, commit: false });
     assert.match(on.stdout, /^rc=0\n[1-9]/, on.stderr);
+    // Even with a resolver named, no network: no answer.
+    const script = `echo 'nameserver ${resolver}' > /etc/resolv.conf; ${lookup}`;
     const off = await run(fx.store, [fx.base], script, { commit: false });
     assert.match(off.stdout, /^rc=[1-9]/);
+  });
+
+  it("lends a run the host's resolver configuration, never kept in the image", async () => {
+    const host = await Deno.readTextFile("/etc/resolv.conf");
+    const script = "cat /etc/resolv.conf; nslookup deb.debian.org >/dev/null 2>&1; " +
+      "echo rc=$?; echo changed > /x";
+    // The base image's own (empty) file is covered for the run and left as it was.
+    const own = await run(fx.store, [fx.base], script, { network: true });
+    assert.equal(own.stdout, `${host}rc=0\n`, own.stderr);
+    assert.equal(await Deno.readTextFile(`${fx.store.path(fx.base)}/etc/resolv.conf`), "");
+    // An image without one: the mount point bwrap makes, and the /etc copied up for it, are
+    // not part of the result; the run's own change is.
+    const none = await run(fx.store, [fx.base], "rm /etc/resolv.conf");
+    const missing = await run(fx.store, [fx.base, none.layer!], script, { network: true });
+    assert.equal(missing.stdout, `${host}rc=0\n`, missing.stderr);
+    const layer = fx.store.path(missing.layer!);
+    assert.equal(await Deno.readTextFile(`${layer}/x`), "changed\n");
+    await assert.rejects(Deno.lstat(`${layer}/etc`), Deno.errors.NotFound);
+    const after = await run(
+      fx.store,
+      [fx.base, none.layer!, missing.layer!],
+      "test -e /etc/resolv.conf; echo $?",
+      { commit: false },
+    );
+    assert.equal(after.stdout, "1\n");
   });
 
   it("runs pasta with no path to the host, and ends it with the run", async () => {
