@@ -9,6 +9,7 @@ import { cpus, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import type { Hono } from "hono";
 import { createApp } from "./api/mod.ts";
+import { storeRootfsImage } from "./local_import.ts";
 import { busyboxRootfs, LayerStore, quotaFsProblem } from "./images/layer_store.ts";
 import { EventHub, OperationEngine } from "./ops/mod.ts";
 import { ImportCache } from "./registry/mod.ts";
@@ -21,7 +22,7 @@ import {
   rootlessHostRange,
   rootlessUnavailable,
 } from "./sandbox/rootless.ts";
-import { claimOwnerIds, getMeta, isoTime, lockDataDir, setMeta, Store } from "./store/mod.ts";
+import { claimOwnerIds, getMeta, lockDataDir, setMeta, Store } from "./store/mod.ts";
 
 /** The tag of the base image every data directory starts with. */
 export const BASE_TAG = "busybox:latest";
@@ -84,20 +85,7 @@ async function ensureBaseImage(store: Store, layers: LayerStore): Promise<void> 
   const dir = mkdtempSync(join(tmpdir(), "contree-busybox-"));
   try {
     await busyboxRootfs(dir);
-    const layer = await layers.importRootfs(dir);
-    const uuid = crypto.randomUUID();
-    store.images.insert({
-      uuid,
-      tag: null,
-      created_at: isoTime(),
-      operation_uuid: null,
-      parent: null,
-      layers: [layer],
-      env: {},
-      workdir: "",
-    });
-    store.images.setTag(uuid, BASE_TAG);
-    setMeta(store.db, "base_image", uuid);
+    setMeta(store.db, "base_image", await storeRootfsImage(store, layers, dir, BASE_TAG));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

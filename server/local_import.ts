@@ -38,32 +38,42 @@ export interface ArchiveImport extends RootfsImport {
  * const uuid = await importRootfsInto({ dataDir: ".data", source: "rootfs.tar", tag: "base:1" });
  * ```
  */
-export async function importRootfsInto(options: RootfsImport): Promise<string> {
-  const dataDir = resolve(options.dataDir);
-  const unlock = lockDataDir(dataDir);
-  const store = new Store(dataDir);
-  try {
-    claimOwnerIds(store.db, ownerIds());
-    const layers = new LayerStore(dataDir);
-    await layers.init();
-    const layer = await layers.importRootfs(resolve(options.source));
-    const uuid = crypto.randomUUID();
-    store.images.insert({
-      uuid,
-      tag: null,
-      created_at: isoTime(),
-      operation_uuid: null,
-      parent: null,
-      layers: [layer],
-      env: {},
-      workdir: "",
-    });
-    store.images.setTag(uuid, options.tag);
-    return uuid;
-  } finally {
-    store.close();
-    unlock();
-  }
+export function importRootfsInto(options: RootfsImport): Promise<string> {
+  return inLockedDataDir(
+    options.dataDir,
+    (store, layers) => storeRootfsImage(store, layers, resolve(options.source), options.tag),
+  );
+}
+
+/**
+ * Stores the root filesystem at `source` (a directory or a tarball) as a new image of one
+ * layer and gives it `tag` (moved from any image that had it); resolves with its UUID.
+ *
+ * @example
+ * ```ts
+ * const uuid = await storeRootfsImage(store, layers, "/tmp/rootfs", "base:1");
+ * ```
+ */
+export async function storeRootfsImage(
+  store: Store,
+  layers: LayerStore,
+  source: string,
+  tag: string,
+): Promise<string> {
+  const layer = await layers.importRootfs(source);
+  const uuid = crypto.randomUUID();
+  store.images.insert({
+    uuid,
+    tag: null,
+    created_at: isoTime(),
+    operation_uuid: null,
+    parent: null,
+    layers: [layer],
+    env: {},
+    workdir: "",
+  });
+  store.images.setTag(uuid, tag);
+  return uuid;
 }
 
 /**
@@ -75,16 +85,10 @@ export async function importRootfsInto(options: RootfsImport): Promise<string> {
  * const { uuid } = await importArchiveInto({ dataDir: ".data", source: "app.tar", tag: "app:1" });
  * ```
  */
-export async function importArchiveInto(
+export function importArchiveInto(
   options: ArchiveImport,
 ): Promise<{ uuid: string; digest: string }> {
-  const dataDir = resolve(options.dataDir);
-  const unlock = lockDataDir(dataDir);
-  const store = new Store(dataDir);
-  try {
-    claimOwnerIds(store.db, ownerIds());
-    const layers = new LayerStore(dataDir);
-    await layers.init();
+  return inLockedDataDir(options.dataDir, async (store, layers, dataDir) => {
     const cache = new ImportCache(join(dataDir, "imports"));
     await cache.init();
     const result = await importArchive({
@@ -113,6 +117,22 @@ export async function importArchiveInto(
     }
     store.images.setTag(image.uuid, options.tag);
     return { uuid: image.uuid, digest: result.digest };
+  });
+}
+
+/** Runs `work` on the data directory's store and layers, with the directory locked. */
+async function inLockedDataDir<T>(
+  dataDir: string,
+  work: (store: Store, layers: LayerStore, dataDir: string) => Promise<T>,
+): Promise<T> {
+  const dir = resolve(dataDir);
+  const unlock = lockDataDir(dir);
+  const store = new Store(dir);
+  try {
+    claimOwnerIds(store.db, ownerIds());
+    const layers = new LayerStore(dir);
+    await layers.init();
+    return await work(store, layers, dir);
   } finally {
     store.close();
     unlock();
