@@ -4,37 +4,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { type Backend, startBackend } from "./_backend.ts";
 import { call, spawn, waitOp } from "./_api.ts";
-
-/** Host pids below `pid`, each with its parent. */
-function descendants(pid: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const entry of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    try {
-      const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      children.set(ppid, [...children.get(ppid) ?? [], Number(entry.name)]);
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  const found: number[] = [];
-  const queue = [pid];
-  while (queue.length > 0) {
-    const next = children.get(queue.shift()!) ?? [];
-    found.push(...next);
-    queue.push(...next);
-  }
-  return found;
-}
-
-/** `[uids, gids]` (real, effective, saved, filesystem) of host process `pid`. */
-function hostIds(pid: number): [number[], number[]] {
-  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-  const ids = (key: string) =>
-    new RegExp(`^${key}:\\s+(.*)$`, "m").exec(status)![1].trim().split(/\s+/).map(Number);
-  return [ids("Uid"), ids("Gid")];
-}
+import { descendants, hostIds } from "./_host_procs.ts";
 
 describe("host ids of a run", () => {
   let b: Backend;

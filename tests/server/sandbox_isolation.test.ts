@@ -5,37 +5,7 @@ import assert from "node:assert/strict";
 import { type Fixture, makeFixture, run } from "./_sandbox_fixture.ts";
 import { defaultIdRange } from "../../server/sandbox/id_range.ts";
 import { capLines, hostPrivilegeProbe, NO_CAPS, ROOT_CAPS } from "./_caps.ts";
-
-/** Host pids below `pid` (not itself). */
-function descendants(pid: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const entry of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    try {
-      const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      children.set(ppid, [...children.get(ppid) ?? [], Number(entry.name)]);
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  const found: number[] = [];
-  const queue = [pid];
-  while (queue.length > 0) {
-    const next = children.get(queue.shift()!) ?? [];
-    found.push(...next);
-    queue.push(...next);
-  }
-  return found;
-}
-
-/** Real, effective, saved and filesystem uids and gids of host process `pid`. */
-function hostIds(pid: number): number[] {
-  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-  return ["Uid", "Gid"].flatMap((key) =>
-    new RegExp(`^${key}:\\s+(.*)$`, "m").exec(status)![1].trim().split(/\s+/).map(Number)
-  );
-}
+import { descendants, hostIds } from "./_host_procs.ts";
 
 describe("sandbox isolation", () => {
   let fx: Fixture;
@@ -107,7 +77,7 @@ describe("sandbox isolation", () => {
   it("runs as host ids of its range, never as host root", async () => {
     const range = await defaultIdRange();
     let launcher = 0;
-    const seen = new Map<number, number[]>();
+    const seen = new Map<number, [number[], number[]]>();
     const { result } = await run(fx.store, [fx.base], "sleep 1 & sleep 1; wait", {
       uid: 0,
       onSpawn: (info) => {
@@ -133,8 +103,7 @@ describe("sandbox isolation", () => {
     assert.equal(result.exitCode, 0);
     assert.ok(seen.size >= 4, `bwrap, init, sh and sleeps: ${[...seen.keys()]}`);
     const inRange = (id: number, start: number) => id >= start && id < start + range.count;
-    for (const [pid, ids] of seen) {
-      const [uids, gids] = [ids.slice(0, 4), ids.slice(4)];
+    for (const [pid, [uids, gids]] of seen) {
       assert.ok(uids.every((id) => inRange(id, range.uidStart)), `${pid}: uids ${uids}`);
       assert.ok(gids.every((id) => inRange(id, range.gidStart)), `${pid}: gids ${gids}`);
     }
