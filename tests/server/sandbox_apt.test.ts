@@ -4,33 +4,17 @@
 // host goes to the resolver and the Debian archive, through apt.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
-import { type Backend, startBackend } from "./_backend.ts";
+import type { Backend } from "./_backend.ts";
 import { run, text } from "./_api.ts";
-import { debianRoot } from "./_debian_root.ts";
-
-const MAIN = fileURLToPath(new URL("../../server/main.ts", import.meta.url));
-const IMAGE = "tag:debian:bookworm";
+import { DEBIAN_IMAGE as IMAGE, startDebianBackend } from "./_debian_root.ts";
 
 describe("apt-get in a sandbox with networking", () => {
   let b: Backend;
-  let dataDir: string;
 
   before(async () => {
-    dataDir = await Deno.makeTempDir({ prefix: "contree-apt-" });
-    const imported = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", MAIN, "import-rootfs", await debianRoot(), "--tag", "debian:bookworm"]
-        .concat(["--data-dir", dataDir]),
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert.ok(imported.success, new TextDecoder().decode(imported.stderr));
-    b = await startBackend({ dataDir });
+    b = await startDebianBackend();
   });
-  after(async () => {
-    await b?.dispose();
-    await Deno.remove(dataDir, { recursive: true });
-  });
+  after(() => b?.dispose());
 
   it("installs curl: apt-get update && apt-get install -y curl, then curl runs later", async () => {
     const op = await run(b, {

@@ -3,19 +3,9 @@
 // ones inspect and archives show.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
-import {
-  type Backend,
-  giveToServerUser,
-  SERVER_USER,
-  serverCommand,
-  startBackend,
-} from "./_backend.ts";
+import type { Backend } from "./_backend.ts";
 import { call, request, run, text } from "./_api.ts";
-import { debianRoot, debianRootTarball } from "./_debian_root.ts";
-
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const IMAGE = "tag:debian:bookworm";
+import { DEBIAN_IMAGE as IMAGE, startDebianBackend } from "./_debian_root.ts";
 
 /** Owners of the members of a tar: name -> "uid:gid". */
 function tarOwners(tar: Uint8Array): Map<string, string> {
@@ -34,30 +24,11 @@ function tarOwners(tar: Uint8Array): Map<string, string> {
 
 describe("sandbox on a Debian root", () => {
   let b: Backend;
-  let dataDir: string;
 
   before(async () => {
-    dataDir = await Deno.makeTempDir({ prefix: "contree-debian-" });
-    giveToServerUser(dataDir);
-    // A server without root cannot see the owners of host root's files: it imports a tarball.
-    const source = SERVER_USER ? await debianRootTarball() : await debianRoot();
-    const command = serverCommand(
-      ["import-rootfs", source, "--tag", "debian:bookworm", "--data-dir", dataDir],
-    );
-    const imported = await new Deno.Command(command.command, {
-      args: command.args,
-      env: command.env,
-      cwd: ROOT,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert.ok(imported.success, new TextDecoder().decode(imported.stderr));
-    b = await startBackend({ dataDir });
+    b = await startDebianBackend();
   });
-  after(async () => {
-    await b?.dispose();
-    await Deno.remove(dataDir, { recursive: true });
-  });
+  after(() => b?.dispose());
 
   it("adds a user and switches to it: useradd -m alice && su alice -c id", async () => {
     const op = await run(b, {
