@@ -1,4 +1,6 @@
-// Shared pieces of the wire benches: the loopback server process and statistics.
+// Shared pieces of the benches: the wire benches' loopback server, a big file to download,
+// statistics.
+import type { Contree, ContreeImage } from "../src/sdk/mod.ts";
 
 /** Bytes served by the download route. */
 export const DOWNLOAD_BYTES = 1024 ** 3;
@@ -52,4 +54,14 @@ export async function drain(body: ReadableStream<Uint8Array>): Promise<number> {
     bytes += value.length;
     buffer = new Uint8Array(value.buffer);
   }
+}
+
+/** A new image of busybox with `size` random bytes at `/big`. */
+export async function imageWithBigFile(contree: Contree, size: number): Promise<ContreeImage> {
+  const image = await contree.images.use("busybox:latest");
+  return await image.run({
+    shell: `head -c ${size} /dev/urandom > /big`,
+    disposable: false,
+    timeout: 600,
+  });
 }

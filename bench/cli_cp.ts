@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { startBackend } from "../tests/server/_backend.ts";
 import { commandLine } from "../tests/cli/_cli.ts";
 import { Contree } from "../src/sdk/mod.ts";
-import { median } from "./_wire_bench.ts";
+import { imageWithBigFile, median } from "./_wire_bench.ts";
 
 const runs = Number(Deno.args[0] ?? 5);
 const SIZE = 1024 ** 3;
@@ -56,12 +56,7 @@ const backend = await startBackend();
 const contree = new Contree({ baseUrl: backend.url, token: backend.token });
 const work = mkdtempSync(join(tmpdir(), "contree-bench-cli-"));
 try {
-  const image = await contree.images.use("busybox:latest");
-  const big = await image.run({
-    shell: `head -c ${SIZE} /dev/urandom > /big`,
-    disposable: false,
-    timeout: 600,
-  });
+  const big = await imageWithBigFile(contree, SIZE);
   const env = { CONTREE_HOME: join(work, "home"), CONTREE_SESSION: "bench", NO_COLOR: "1" };
   const deno = commandLine("deno");
   const binary = commandLine("binary");

@@ -4,7 +4,7 @@
 //   deno run -A bench/sdk_open.ts [RUNS]
 import { startBackend } from "../tests/server/_backend.ts";
 import { Contree } from "../src/sdk/mod.ts";
-import { drain, median } from "./_wire_bench.ts";
+import { drain, imageWithBigFile, median } from "./_wire_bench.ts";
 
 const runs = Number(Deno.args[0] ?? 5);
 const SIZE = 1024 ** 3;
@@ -13,12 +13,7 @@ const MiB = 1024 * 1024;
 const backend = await startBackend();
 const contree = new Contree({ baseUrl: backend.url, token: backend.token });
 try {
-  const image = await contree.images.use("busybox:latest");
-  const big = await image.run({
-    shell: `head -c ${SIZE} /dev/urandom > /big`,
-    disposable: false,
-    timeout: 600,
-  });
+  const big = await imageWithBigFile(contree, SIZE);
   const url = `${backend.url}/v1/inspect/${big.uuid}/download?path=/big`;
   const headers = { authorization: `Bearer ${backend.token}`, "accept-encoding": "identity" };
 

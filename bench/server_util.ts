@@ -16,12 +16,7 @@ status=$?
 kill -9 "$(cat "$pidfile")"; rm -f "$pidfile"
 exit $status`;
 
-/** The median of some numbers. */
-export function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
+export { median } from "./_wire_bench.ts";
 
 /** Milliseconds one call of `fn` takes. */
 export async function time(fn: () => Promise<unknown>): Promise<number> {
