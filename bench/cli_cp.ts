@@ -3,14 +3,16 @@
 // Memory: RSS growth of the `cp` process during the transfer: its peak RSS minus its RSS when
 // the first bytes reached `DEST.part` (start-up excluded), read from /proc every 20 ms; the
 // peak RSS of `ls /` (same start-up, no transfer) is printed beside it. Start-up: `contree
-// --help`, medians of 10.
+// --help`, medians of 10. Beside them, the runtime's own ceiling: a process of the same runtime
+// (Bun for the binary) that fetches the same download and drops the bytes, so no file is
+// written and no CLI is loaded.
 //   deno run -A bench/cli_cp.ts [RUNS]
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startBackend } from "../tests/server/_backend.ts";
-import { commandLine } from "../tests/cli/_cli.ts";
+import { commandLine, ROOT } from "../tests/cli/_cli.ts";
 import { Contree } from "../src/sdk/mod.ts";
 import { imageWithBigFile, median } from "./_wire_bench.ts";
 
@@ -87,6 +89,24 @@ try {
     url,
   ];
 
+  // The runtime's fetch alone: the download read to its end and dropped.
+  const drop = "const r = await fetch(process.env.URL, { headers: { authorization: " +
+    "`Bearer ${process.env.TOKEN}`, 'accept-encoding': 'identity' } }); let n = 0; " +
+    "for await (const c of r.body) n += c.length; if (n !== " + SIZE + ") process.exit(1);";
+  const ceilings = {
+    "binary": [join(ROOT, "node_modules/.bin/bun"), "-e", drop],
+    "deno run": [
+      join(ROOT, "node_modules/.bin/deno"),
+      "eval",
+      `import process from "node:process"; ${drop}`,
+    ],
+  };
+  const fetchOnly = async (argv: string[]) => {
+    const result = await measured(argv, { URL: url, TOKEN: backend.token }, work);
+    if (result.code !== 0) throw new Error(`${argv[0]} fetch failed`);
+    return SIZE / MiB / result.seconds;
+  };
+
   const speed = async (argv: string[], out: string) => {
     const result = await measured(argv, env, work, join(work, `${out}.part`));
     if (result.code !== 0 || statSync(join(work, out)).size !== SIZE) {
@@ -105,16 +125,19 @@ try {
     const baseline = (await measured([...cli, "ls", "/"], env, work)).peak;
     const c: number[] = [];
     const k: number[] = [];
+    const f: number[] = [];
     let peak = 0;
     let growth = 0;
     for (let i = 0; i < runs; i++) {
       c.push((await speed(curl, "curl.bin")).mibs);
       const cp = await speed([...cli, "cp", "/big", "cli.bin"], "cli.bin");
       k.push(cp.mibs);
+      f.push(await fetchOnly(ceilings[name]));
       peak = Math.max(peak, cp.peak);
       growth = Math.max(growth, cp.growth);
       console.log(
-        `${name} run ${i + 1}: curl ${c[i].toFixed(0)} MiB/s, contree cp ${k[i].toFixed(0)} MiB/s`,
+        `${name} run ${i + 1}: curl ${c[i].toFixed(0)} MiB/s, contree cp ${k[i].toFixed(0)} ` +
+          `MiB/s, the runtime's fetch alone ${f[i].toFixed(0)} MiB/s`,
       );
     }
     const ratio = median(k) / median(c);
@@ -125,6 +148,10 @@ try {
     );
     console.log(
       `${name}: ratio ${ratio.toFixed(3)} (target >= 0.9) ${ratio >= 0.9 ? "ok" : "MISSED"}`,
+    );
+    console.log(
+      `${name}: the runtime's fetch alone (no file, no CLI) median ${median(f).toFixed(0)} ` +
+        `MiB/s, ratio to curl ${(median(f) / median(c)).toFixed(3)}`,
     );
     console.log(
       `${name}: RSS growth during the transfer ${growth.toFixed(1)} MiB (target <= 32) ${

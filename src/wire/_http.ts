@@ -116,44 +116,72 @@ function owned(chunk: Uint8Array): Uint8Array {
     : chunk.slice();
 }
 
+/** Size of the buffers a BYOB-read body fills for a default reader, like the runtimes' own. */
+const CHUNK_BYTES = 64 * 1024;
+
+/** A BYOB reader of `body` where the runtime's body is a byte stream (Deno's is, Bun's not). */
+function byobReaderOf(body: ReadableStream<Uint8Array>): ReadableStreamBYOBReader | undefined {
+  try {
+    return body.getReader({ mode: "byob" });
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * A byte stream over a response body that fails with a ContreeTimeoutError when a read waits
  * longer than the timer's timeout for the next chunk (time the consumer spends elsewhere does
  * not count). It keeps the original body reachable, and with it the Response (see
- * bodyKeepsResponse).
+ * bodyKeepsResponse). Where the body is a byte stream, a BYOB reader's buffer is handed down
+ * to it: the bytes land in the consumer's memory with no chunk allocated or copied.
  */
 function idleTimeout(
   body: ReadableStream<Uint8Array>,
   timer: AttemptTimer,
 ): ReadableStream<Uint8Array> {
-  const reader = body.getReader();
+  const byob = byobReaderOf(body);
+  const reader = byob ?? body.getReader();
   const failure = () => timer.controller.signal.reason as ContreeTimeoutError;
   // A fired timer aborts the fetch, which errors or ends the pending read.
   timer.controller.signal.addEventListener(
     "abort",
     () => reader.cancel(failure()).catch(() => {}),
-    {
-      once: true,
-    },
+    { once: true },
   );
+  /** The next bytes: into the consumer's buffer, a new one, or as the body hands them. */
+  const next = (request: ReadableStreamBYOBRequest | null) => {
+    if (!byob) return (reader as ReadableStreamDefaultReader<Uint8Array>).read();
+    const view = request?.view;
+    return byob.read(
+      view
+        ? new Uint8Array(view.buffer, view.byteOffset, view.byteLength)
+        : new Uint8Array(CHUNK_BYTES),
+    );
+  };
   return new ReadableStream({
     type: "bytes",
     async pull(controller: ReadableByteStreamController) {
+      const request = controller.byobRequest;
       timer.restart();
-      let next: ReadableStreamReadResult<Uint8Array>;
+      let read: ReadableStreamReadResult<Uint8Array>;
       try {
-        next = await reader.read();
+        read = await next(request);
       } catch (error) {
         throw timer.fired ? failure() : error;
       } finally {
         timer.clear();
       }
       if (timer.fired) throw failure();
-      if (next.done) {
+      if (read.done) {
         controller.close();
-        controller.byobRequest?.respond(0);
+        // A BYOB read moved the request's buffer: give it back (empty) in the new view.
+        if (request && byob && read.value) request.respondWithNewView(read.value);
+        else controller.byobRequest?.respond(0);
+      } else if (request && byob) {
+        request.respondWithNewView(read.value);
       } else {
-        controller.enqueue(owned(next.value));
+        // A buffer of our own (BYOB path) may move as it is; the body's own may be shared.
+        controller.enqueue(byob ? read.value : owned(read.value));
       }
     },
     cancel(reason) {

@@ -172,35 +172,37 @@ describe("contree transfers", () => {
     assert.match(piped.stdout, /cli\/progress:2\s+\S+\s+SUCCESS/);
   });
 
-  it("cp resumes with Range requests after the connection breaks", async () => {
-    const proxy = await cuttingProxy(new URL(t.backend.url), [1 << 20, 5_000_123, 9 << 20]);
-    try {
-      const env = { CONTREE_SESSION: "piped" };
-      const direct = await t.run("deno", ["cp", "/big", "direct.bin"], { env });
-      assert.equal(direct.code, 0, direct.stderr);
-      proxy.ranges.length = 0;
-      const resumed = await t.run("binary", [
-        "--url",
-        proxy.url,
-        "-L",
-        "debug",
-        "cp",
-        "/big",
-        "resumed.bin",
-      ], {
-        env,
-      });
-      assert.equal(resumed.code, 0, resumed.stderr);
-      assert.match(resumed.stderr, /resuming/);
-      assert.deepEqual(
-        readFileSync(join(t.scratch, "resumed.bin")),
-        readFileSync(join(t.scratch, "direct.bin")),
-      );
-      assert.equal(proxy.ranges[0], "");
-      assert.equal(proxy.ranges.length, 4);
-      for (const range of proxy.ranges.slice(1)) assert.match(range, /^bytes=\d+-$/);
-    } finally {
-      await proxy.close();
-    }
-  });
+  for (const mode of ["binary", "deno"] as const) {
+    it(`cp resumes with Range requests after the connection breaks (${mode})`, async () => {
+      const proxy = await cuttingProxy(new URL(t.backend.url), [1 << 20, 5_000_123, 9 << 20]);
+      try {
+        const env = { CONTREE_SESSION: "piped" };
+        const direct = await t.run("deno", ["cp", "/big", "direct.bin"], { env });
+        assert.equal(direct.code, 0, direct.stderr);
+        proxy.ranges.length = 0;
+        const resumed = await t.run(mode, [
+          "--url",
+          proxy.url,
+          "-L",
+          "debug",
+          "cp",
+          "/big",
+          "resumed.bin",
+        ], {
+          env,
+        });
+        assert.equal(resumed.code, 0, resumed.stderr);
+        assert.match(resumed.stderr, /resuming/);
+        assert.deepEqual(
+          readFileSync(join(t.scratch, "resumed.bin")),
+          readFileSync(join(t.scratch, "direct.bin")),
+        );
+        assert.equal(proxy.ranges[0], "");
+        assert.equal(proxy.ranges.length, 4);
+        for (const range of proxy.ranges.slice(1)) assert.match(range, /^bytes=\d+-$/);
+      } finally {
+        await proxy.close();
+      }
+    });
+  }
 });

@@ -245,6 +245,28 @@ describe("wire client", () => {
     await plain.body.cancel();
   });
 
+  it("fills a BYOB reader's own buffer, plain or gzipped", async () => {
+    double.bigFile = new Uint8Array(3 * 1024 * 1024 + 17).map((_, i) => (i * 7) % 253);
+    for (const compressedDownloads of [false, true]) {
+      const { body } = await make({ compressedDownloads }).downloadStream(IMAGE, "/big");
+      const reader = body.getReader({ mode: "byob" });
+      let buffer = new Uint8Array(double.bigFile.length + 1);
+      let filled = 0;
+      for (;;) {
+        // Small and odd windows too: each read may fill only part of what it was given.
+        const window = Math.min(buffer.length - filled, filled % 2 ? 1000 : 256 * 1024);
+        const { done, value } = await reader.read(buffer.subarray(filled, filled + window));
+        // The read moved the buffer: it comes back in `value`, also at the end.
+        if (value) buffer = new Uint8Array(value.buffer);
+        if (done) break;
+        assert.ok(value.byteLength > 0);
+        filled += value.byteLength;
+      }
+      assert.equal(filled, double.bigFile.length, `gzip ${compressedDownloads}`);
+      assert.deepEqual(buffer.subarray(0, filled), double.bigFile);
+    }
+  });
+
   it("cuts a byte range out of a whole download when the server ignores Range", async () => {
     double.bigFile = new Uint8Array(300_000).map((_, i) => i % 251);
     const start = double.requests.length;
