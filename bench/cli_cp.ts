@@ -113,6 +113,8 @@ try {
       throw new Error(`${argv.join(" ")} failed`);
     }
     rmSync(join(work, out));
+    // Every transfer starts from the same state: the last one's file gone from disk too.
+    spawnSync("sync");
     return {
       mibs: SIZE / MiB / result.seconds,
       peak: result.peak,

@@ -1,10 +1,10 @@
 // Commands on the session image's files without a sandbox (ls, cat, cp) and on the
 // session's own state (cd, env, file cp).
-import { closeSync, openSync, writeSync } from "node:fs";
-import { rename, rm, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { basename, join, normalize } from "pathe";
-import { ContreeNetworkError, type FileItem, RangeNotSatisfiableError } from "../mod.ts";
+import type { FileItem } from "../mod.ts";
 import type { Context } from "./_context.ts";
+import { downloadResumable } from "./_download.ts";
 import { expandMappings, uploadFiles } from "./_files.ts";
 import { formatBytes } from "./_progress.ts";
 import { parseEnv } from "./_run.ts";
@@ -66,7 +66,6 @@ export async function ls(ctx: Context, path: string | undefined): Promise<number
 }
 
 const LARGE = 8 << 20;
-const WRITE_BUFFER = 1 << 20;
 
 /** `contree cat PATH`: streamed; a progress bar for large files on a terminal. */
 export async function cat(ctx: Context, path: string): Promise<number> {
@@ -87,128 +86,6 @@ export async function cat(ctx: Context, path: string): Promise<number> {
     bar?.stop();
   }
   return 0;
-}
-
-/** Size of the buffer a download is read into where the body allows BYOB reads. */
-const READ_BUFFER = 256 * 1024;
-
-/**
- * The next bytes of `body` on each call (a view that is valid until the next call), or null
- * at its end. Deno's bodies are read BYOB into one reused buffer, so no chunk is allocated
- * and the download's memory stays flat; Bun's BYOB reads of a byte stream cost about a second
- * of CPU per GiB more than its default reads (Bun 1.4.5), so there the body's own chunks are
- * handed on, as they are for streams that are not byte streams.
- */
-function chunksOf(body: ReadableStream<Uint8Array>): () => Promise<Uint8Array | null> {
-  if (!("Bun" in globalThis)) {
-    try {
-      const reader = body.getReader({ mode: "byob" });
-      let buffer: Uint8Array = new Uint8Array(READ_BUFFER);
-      return async () => {
-        const { done, value } = await reader.read(buffer);
-        if (done) return null;
-        // The read moved the buffer into the stream; it comes back in `value`.
-        buffer = new Uint8Array(value.buffer);
-        return value;
-      };
-    } catch { /* not a byte stream */ }
-  }
-  const reader = body.getReader();
-  return async () => {
-    const { done, value } = await reader.read();
-    return done ? null : value;
-  };
-}
-
-/**
- * Downloads `path` of `image` to `dest` through `<dest>.part`; after a broken connection it
- * asks for the rest with a Range request (up to `attempts` times without progress).
- */
-export async function downloadResumable(
-  ctx: Context,
-  image: string,
-  path: string,
-  dest: string,
-  attempts = 5,
-): Promise<number> {
-  const contree = await ctx.contree();
-  const partial = `${dest}.part`;
-  // Bytes are gathered into one 1 MiB buffer, written out whenever it is full: few large
-  // writes in bounded memory. Writes are synchronous: a 1 MiB write to the page cache takes
-  // less time than a round through the thread pool costs.
-  let fd: number | undefined = openSync(partial, "w");
-  const close = () => {
-    if (fd !== undefined) closeSync(fd);
-    fd = undefined;
-  };
-  const buffer = new Uint8Array(WRITE_BUFFER);
-  let buffered = 0;
-  const flush = () => {
-    for (let at = 0; at < buffered;) at += writeSync(fd!, buffer, at, buffered - at);
-    buffered = 0;
-  };
-  const put = (chunk: Uint8Array) => {
-    for (let at = 0; at < chunk.length;) {
-      const n = Math.min(chunk.length - at, WRITE_BUFFER - buffered);
-      buffer.set(chunk.subarray(at, at + n), buffered);
-      buffered += n;
-      at += n;
-      if (buffered === WRITE_BUFFER) flush();
-    }
-  };
-  const bar = ctx.bar(`cp ${basename(path)}`);
-  let offset = 0;
-  let total: number | undefined;
-  let failures = 0;
-  try {
-    for (;;) {
-      let download;
-      try {
-        download = await contree.api.downloadStream(
-          image,
-          path,
-          offset > 0 ? { range: { start: offset } } : {},
-        );
-      } catch (error) {
-        if (error instanceof RangeNotSatisfiableError && total !== undefined && offset >= total) {
-          break;
-        }
-        throw error;
-      }
-      total ??= download.range?.total ?? download.size;
-      bar.update({ bytes: offset, total });
-      const before = offset;
-      const next = chunksOf(download.body);
-      try {
-        for (let chunk; (chunk = await next()) !== null;) {
-          put(chunk);
-          offset += chunk.length;
-          bar.update({ bytes: offset, total });
-        }
-      } catch (error) {
-        if (offset > before) failures = 0;
-        if (++failures >= attempts) throw error;
-        ctx.debug(`download broke at ${offset} bytes (${(error as Error).message}); resuming`);
-        continue;
-      }
-      if (total === undefined || offset >= total) break;
-      // The body ended early without an error: resume too.
-      if (offset === before && ++failures >= attempts) {
-        throw new ContreeNetworkError(`download of ${path} stopped at ${offset} of ${total} bytes`);
-      }
-      if (offset > before) failures = 0;
-    }
-    flush();
-    close();
-    await rename(partial, dest);
-  } catch (error) {
-    close();
-    await rm(partial, { force: true });
-    throw error;
-  } finally {
-    bar.stop();
-  }
-  return offset;
 }
 
 /** `contree cp PATH [DEST]`. */

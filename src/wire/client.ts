@@ -348,6 +348,13 @@ export interface DownloadOptions extends RequestOptions {
    * them; from one that sends the whole file, the client cuts them out.
    */
   range?: ByteRange;
+  /**
+   * `false` hands over the runtime's own body, unwatched: a stall then waits for the caller,
+   * who watches progress itself, and the body can be piped natively (Bun's `Bun.write`
+   * writes a fetch body without a JavaScript step per chunk). The default follows the
+   * client's `streamIdleTimeout`.
+   */
+  streamIdleTimeout?: boolean;
 }
 
 function time(value: Time | undefined): string | undefined {
@@ -1133,6 +1140,7 @@ export class ContreeClient {
     opts?: DownloadOptions,
   ): Promise<DownloadStream> {
     const spec = this.#file(uuid, "download", path);
+    if (opts?.streamIdleTimeout === false) spec.idle = false;
     const range = opts?.range;
     if (range) {
       // A range counts the file's own bytes, so it is asked of the uncompressed file.

@@ -560,15 +560,22 @@ describe("wire client", () => {
   });
 
   it("hands the runtime's own body through with streamIdleTimeout: false", async () => {
-    // A stalled body is not failed by the client: the proxy's own client decides.
-    const { body } = await make({ timeout: 200, streamIdleTimeout: false })
-      .downloadStream(IMAGE, "/stall");
-    const reader = body.getReader();
-    assert.equal(new TextDecoder().decode((await reader.read()).value), "0123456789");
-    const next = reader.read().then(() => "read", () => "failed");
-    const waited = new Promise((resolve) => setTimeout(() => resolve("still waiting"), 600));
-    assert.equal(await Promise.race([next, waited]), "still waiting");
-    await reader.cancel();
+    // A stalled body is not failed by the client: the proxy's own client decides. The option
+    // works for the whole client and for one download.
+    const bodies = [
+      (await make({ timeout: 200, streamIdleTimeout: false }).downloadStream(IMAGE, "/stall"))
+        .body,
+      (await make({ timeout: 200 }).downloadStream(IMAGE, "/stall", { streamIdleTimeout: false }))
+        .body,
+    ];
+    for (const body of bodies) {
+      const reader = body.getReader();
+      assert.equal(new TextDecoder().decode((await reader.read()).value), "0123456789");
+      const next = reader.read().then(() => "read", () => "failed");
+      const waited = new Promise((resolve) => setTimeout(() => resolve("still waiting"), 600));
+      assert.equal(await Promise.race([next, waited]), "still waiting");
+      await reader.cancel();
+    }
   });
 
   it("lets slow but moving bodies and slow consumers take longer than the timeout", async () => {
