@@ -350,8 +350,8 @@ export interface DownloadOptions extends RequestOptions {
   range?: ByteRange;
   /**
    * `false` hands over the runtime's own body, unwatched: a stall then waits for the caller,
-   * who watches progress itself, and the body can be piped natively (Bun's `Bun.write`
-   * writes a fetch body without a JavaScript step per chunk). The default follows the
+   * who watches progress itself, and the body can be piped natively (Bun's file write takes
+   * a fetch body without a JavaScript step per chunk). The default follows the
    * client's `streamIdleTimeout`.
    */
   streamIdleTimeout?: boolean;
