@@ -2,6 +2,7 @@
 import { ContreeApiError, ContreeError, ContreeNetworkError, SSEStreamError } from "./errors.ts";
 import {
   type CompletionEvent,
+  type ExitEvent,
   isCompletion,
   type OperationEvent,
   type StreamEvent,
@@ -9,7 +10,7 @@ import {
 import { isTerminalStatus } from "./operation_status.ts";
 import { OperationEventDecoder } from "./event_decoder.ts";
 import { isConnectionRefused, REFUSED_BUDGET, type RetryPolicy, sleep } from "./_retry.ts";
-import type { OperationResponse, TerminalStatus } from "./types.ts";
+import type { InstanceResult, OperationResponse, TerminalStatus } from "./types.ts";
 
 /** Statuses meaning "this operation or route has no event stream": poll instead. */
 const EVENTS_UNAVAILABLE = new Set([400, 404, 405, 406]);
@@ -70,6 +71,49 @@ function synthesizeCompletion(op: OperationResponse, id: number): CompletionEven
   return { id, ts: new Date().toISOString(), spid: 0, type: "completion", data };
 }
 
+/**
+ * The main process's `exit`, made from a finished instance's `result` (its `state` and
+ * `resources`, in seconds where the event counts microseconds), or undefined without a state.
+ */
+function synthesizeExit(result: InstanceResult | undefined, id: number): ExitEvent | undefined {
+  const state = result?.state;
+  if (state?.exit_code === undefined && state?.signal === undefined) return undefined;
+  const r = result?.resources ?? {};
+  const micros = (seconds: number | undefined) => Math.round((seconds ?? 0) * 1e6);
+  const int = (value: number | undefined) => Math.round(value ?? 0);
+  return {
+    id,
+    ts: new Date().toISOString(),
+    spid: 1,
+    type: "exit",
+    data: {
+      pid: int(state.pid),
+      code: state.exit_code ?? -1,
+      signal: state.signal ?? -1,
+      ...(state.core_dump === undefined ? {} : { core_dump: state.core_dump }),
+      timed_out: state.timed_out ?? false,
+      duration_ms: Math.round((r.elapsed_time ?? 0) * 1000),
+      resources: {
+        user_time_us: micros(r.user_cpu_time),
+        sys_time_us: micros(r.system_cpu_time),
+        max_rss_kb: int(r.max_rss),
+        shared_memory: int(r.shared_memory),
+        unshared_memory: int(r.unshared_memory),
+        swaps: int(r.swaps),
+        minor_faults: int(r.page_faults),
+        major_faults: int(r.page_faults_io),
+        voluntary_ctx_switches: int(r.voluntary_switches),
+        involuntary_ctx_switches: int(r.involuntary_switches),
+        block_input_ops: int(r.block_input),
+        block_output_ops: int(r.block_output),
+        ipc_msgs_sent: 0,
+        ipc_msgs_received: 0,
+        signals_received: int(r.signals),
+      },
+    },
+  };
+}
+
 function isReconnectable(error: unknown): boolean {
   if (error instanceof ContreeApiError) {
     return error.status === 410 || error.status === 425 || error.status === 429 ||
@@ -88,7 +132,7 @@ function isReconnectable(error: unknown): boolean {
  * REFUSED_BUDGET), after which an SSEStreamError carrying the last id and the cause is
  * thrown: the follower never makes up a completion over output it could not read. Only
  * when the endpoint has no stream at all (400/404/405/406 on the first connection) is the
- * operation polled, and its completion synthesised after the output the operation holds.
+ * operation polled, and its exit and completion synthesised after the output it holds.
  */
 export async function* followEvents(
   source: EventSource,
@@ -177,8 +221,8 @@ export async function* followEvents(
 }
 
 /**
- * Polls the operation until it is terminal, then yields the output it holds (its stdout and
- * stderr, as stream events of the main process) and a synthesised `completion`.
+ * Polls the operation until it is terminal, then yields what it holds of the main process
+ * (its stdout and stderr as stream events, and its `exit`) and a synthesised `completion`.
  */
 async function* poll(
   source: EventSource,
@@ -198,6 +242,11 @@ async function* poll(
           if (data && data.value !== "") {
             yield { id: ++id, ts, spid: 1, type, data } satisfies StreamEvent;
           }
+        }
+        const exit = synthesizeExit(result, id + 1);
+        if (exit) {
+          id++;
+          yield exit;
         }
       }
       yield synthesizeCompletion(op, id + 1);

@@ -370,6 +370,7 @@ export class WireDouble {
               image: IMAGE,
               shell: true,
               result: {
+                resources: { elapsed_time: 0.2, max_rss: 1024 },
                 state: { exit_code: 0, pid: 42 },
                 stdout: { value: "aGkK", encoding: "base64", truncated: false },
                 stderr: { value: "", encoding: "ascii" },

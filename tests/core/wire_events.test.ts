@@ -473,12 +473,19 @@ describe("event stream endpoints", () => {
     assert.equal(eventRequests("op-gone").length, 4);
   });
 
-  it("falls back to polling when the endpoint answers 404: the output held, then a completion", async () => {
+  it("falls back to polling when the endpoint answers 404: the output held, its exit, then a completion", async () => {
     const events = await collect(client.followOperationEvents("op-no-events"));
-    assert.deepEqual(ids(events), [0, 1]);
-    const [stdout, completion] = events;
+    assert.deepEqual(ids(events), [0, 1, 2]);
+    const [stdout, exit, completion] = events;
     assert.ok(stdout.type === "stdout" && stdout.spid === 1);
     assert.deepEqual(stdout.data, { value: "aGkK", encoding: "base64", truncated: false });
+    assert.ok(exit.type === "exit" && exit.spid === 1);
+    assert.equal(exit.data.code, 0);
+    assert.equal(exit.data.signal, -1);
+    assert.equal(exit.data.pid, 42);
+    assert.equal(exit.data.timed_out, false);
+    assert.equal(exit.data.duration_ms, 200);
+    assert.equal(exit.data.resources.max_rss_kb, 1024);
     assert.equal(completion.type, "completion");
     assert.ok(completion.type === "completion");
     assert.equal(completion.data.status, "SUCCESS");
