@@ -2,8 +2,10 @@
 // fronts, in the same run: a 1 GiB file straight from the local backend vs through the gateway
 // under Deno (worker/deno.ts) and under workerd (Miniflare, the bundled Workers entry).
 //
-//   node --import tsx bench/gateway_download.ts [deno|bun|workerd ...]
+//   node --import tsx bench/gateway_download.ts [deno|bun|workerd|bun-serve ...]
 //
+// `bun-serve` is a reference, not a deployment: the gateway behind Bun.serve, which passes
+// bodies on natively but without their Content-Length (bench/_bun_serve_gateway.ts).
 // Targets: throughput ratio >= 0.9 in every round, gateway RSS growth <= 32 MiB, median TTFB
 // overhead <= 2 ms.
 // Downloads go through curl; time-to-first-byte is measured with fetch over kept-alive
@@ -14,10 +16,12 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { promisify } from "node:util";
 import { startBackend } from "../tests/server/_backend.ts";
 import {
+  type GatewayEnv,
   type GatewayKind,
   root,
   type RunningGateway,
   startGateway,
+  startProcess,
 } from "../tests/gateway/_gateway.ts";
 import { makeImage } from "../tests/gateway/_fixture.ts";
 import { ContreeClient } from "../mod.ts";
@@ -27,8 +31,15 @@ const ROUNDS = 5;
 const run = promisify(execFile);
 const TTFB_SAMPLES = 300;
 const KEY = "gk_bench_0123456789abcdefghijkl";
+type Kind = GatewayKind | "bun-serve";
 const kinds =
-  (process.argv.slice(2).length ? process.argv.slice(2) : ["deno", "workerd"]) as GatewayKind[];
+  (process.argv.slice(2).length ? process.argv.slice(2) : ["deno", "workerd"]) as Kind[];
+
+function start(kind: Kind, env: GatewayEnv): Promise<RunningGateway> {
+  return kind === "bun-serve"
+    ? startProcess("bun", env, `${root}bench/_bun_serve_gateway.ts`)
+    : startGateway(kind, env);
+}
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -84,7 +95,7 @@ interface Setup {
 
 /** One runtime's figures; throws when a download fails or stalls. */
 async function measure(
-  kind: GatewayKind,
+  kind: Kind,
   gateway: RunningGateway,
   { direct, upstreamHeaders, image }: Setup,
 ): Promise<Record<string, unknown>> {
@@ -159,7 +170,7 @@ try {
     image,
   };
   for (const kind of kinds) {
-    const gateway = await startGateway(kind, {
+    const gateway = await start(kind, {
       CONTREE_URL: backend.url,
       CONTREE_TOKEN: backend.token,
       GATEWAY_KEYS: KEY,

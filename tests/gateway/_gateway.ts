@@ -53,10 +53,13 @@ function childEnv(env: GatewayEnv): Record<string, string> {
   return { ...base, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", PORT: "0", ...env };
 }
 
-async function startProcess(kind: "deno" | "bun", env: GatewayEnv): Promise<RunningGateway> {
-  const args = kind === "deno"
-    ? ["run", "-A", "--no-check", join(root, "worker/deno.ts")]
-    : [join(root, "worker/bun.ts")];
+/** Starts `entry` (by default the runtime's own in `worker/`) under Deno or Bun. */
+export async function startProcess(
+  kind: "deno" | "bun",
+  env: GatewayEnv,
+  entry = join(root, `worker/${kind}.ts`),
+): Promise<RunningGateway> {
+  const args = kind === "deno" ? ["run", "-A", "--no-check", entry] : [entry];
   const child: ChildProcess = spawn(bin(kind), args, {
     env: childEnv(env),
     stdio: ["ignore", "pipe", "pipe"],
