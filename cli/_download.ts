@@ -25,11 +25,9 @@ interface BunFiles {
 interface Receiver {
   /** Options for the next attempt's download. */
   options(): { signal?: AbortSignal; streamIdleTimeout?: boolean };
-  /** Bytes kept so far (written or buffered): where the next attempt starts. */
+  /** Bytes in the file so far: where the next attempt starts. */
   offset(): number;
   receive(body: ReadableStream<Uint8Array>, bar: ProgressBar, total?: number): Promise<void>;
-  /** Writes what is buffered. */
-  finish(): void;
 }
 
 /**
@@ -60,69 +58,62 @@ function nativeReceiver(bun: BunFiles, fd: number): Receiver {
         clearInterval(watch);
       }
     },
-    finish() {},
   };
 }
 
-/** Size of the buffer a body is read into where it allows BYOB reads. */
-const READ_BUFFER = 256 * 1024;
-
-/**
- * The next bytes of `body` on each call (a view that is valid until the next call), or null
- * at its end. Deno's bodies are read BYOB into one reused buffer, so no chunk is allocated and
- * the download's memory stays flat; other streams hand on their own chunks.
- */
-function chunksOf(body: ReadableStream<Uint8Array>): () => Promise<Uint8Array | null> {
+/** A BYOB reader of `body`; a stream that is not a byte stream is adapted (its chunks copied). */
+export function byobReaderOf(body: ReadableStream<Uint8Array>): ReadableStreamBYOBReader {
   try {
-    const reader = body.getReader({ mode: "byob" });
-    let buffer: Uint8Array = new Uint8Array(READ_BUFFER);
-    return async () => {
-      const { done, value } = await reader.read(buffer);
-      if (done) return null;
-      // The read moved the buffer into the stream; it comes back in `value`.
-      buffer = new Uint8Array(value.buffer);
-      return value;
-    };
+    return body.getReader({ mode: "byob" });
   } catch {
-    const reader = body.getReader();
-    return async () => {
-      const { done, value } = await reader.read();
-      return done ? null : value;
-    };
+    const chunks = body.getReader();
+    return new ReadableStream({
+      type: "bytes",
+      async pull(controller: ReadableByteStreamController) {
+        const { done, value } = await chunks.read();
+        if (done) {
+          controller.close();
+          controller.byobRequest?.respond(0);
+        } else controller.enqueue(value.slice());
+      },
+      cancel: (reason) => chunks.cancel(reason),
+    }).getReader({ mode: "byob" });
   }
 }
 
 /**
- * Elsewhere: chunks gathered into one buffer, written out whenever it is full (few large writes
- * in bounded memory). Writes are synchronous: a write to the page cache of that size takes
- * less time than a round through the thread pool costs. The SDK fails a stalled body.
+ * Elsewhere: writes of WRITE_BUFFER bytes from one buffer, filled by one BYOB read with `min`
+ * per write. From a byte stream (Deno's bodies) no chunk is allocated or copied and memory
+ * stays flat. Writes are synchronous: a write to the page cache of that size takes less time
+ * than a round through the thread pool costs. The SDK fails a stalled body.
  */
-function copyingReceiver(fd: number): Receiver {
-  const buffer = new Uint8Array(WRITE_BUFFER);
-  let buffered = 0;
-  let offset = 0;
-  const flush = () => {
-    for (let at = 0; at < buffered;) at += writeSync(fd, buffer, at, buffered - at);
-    buffered = 0;
-  };
+function writingReceiver(fd: number): Receiver {
+  let buffer: Uint8Array = new Uint8Array(WRITE_BUFFER);
+  let written = 0;
   return {
     options: () => ({}),
-    offset: () => offset,
+    offset: () => written,
     async receive(body, bar, total) {
-      const next = chunksOf(body);
-      for (let chunk; (chunk = await next()) !== null;) {
-        for (let at = 0; at < chunk.length;) {
-          const n = Math.min(chunk.length - at, WRITE_BUFFER - buffered);
-          buffer.set(chunk.subarray(at, at + n), buffered);
-          buffered += n;
-          at += n;
-          if (buffered === WRITE_BUFFER) flush();
+      const reader = byobReaderOf(body);
+      for (;;) {
+        let read;
+        try {
+          read = await reader.read(buffer, { min: buffer.byteLength });
+        } catch (error) {
+          // The failed read took the buffer, and the bytes it held, with it.
+          buffer = new Uint8Array(WRITE_BUFFER);
+          throw error;
         }
-        offset += chunk.length;
-        bar.update({ bytes: offset, total });
+        // The read moved the buffer; it comes back in `value`, with the last bytes at the end.
+        const { done, value } = read;
+        buffer = value ? new Uint8Array(value.buffer) : new Uint8Array(WRITE_BUFFER);
+        const length = value?.byteLength ?? 0;
+        for (let at = 0; at < length;) at += writeSync(fd, buffer, at, length - at);
+        written += length;
+        bar.update({ bytes: written, total });
+        if (done) return;
       }
     },
-    finish: flush,
   };
 }
 
@@ -145,7 +136,7 @@ export async function downloadResumable(
     fd = undefined;
   };
   const bun = (globalThis as { Bun?: BunFiles }).Bun;
-  const receiver = bun ? nativeReceiver(bun, fd) : copyingReceiver(fd);
+  const receiver = bun ? nativeReceiver(bun, fd) : writingReceiver(fd);
   const bar = ctx.bar(`cp ${basename(path)}`);
   let total: number | undefined;
   let failures = 0;
@@ -183,7 +174,6 @@ export async function downloadResumable(
       const why = broken instanceof Error ? broken.message : "the body ended early";
       ctx.debug(`download broke at ${offset} bytes (${why}); resuming`);
     }
-    receiver.finish();
     const size = receiver.offset();
     close();
     await rename(partial, dest);

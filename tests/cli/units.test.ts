@@ -1,5 +1,5 @@
 // The CLI's parsers without a backend: --file mappings, times, Dockerfiles, image references,
-// the session graph, output formats.
+// the session graph, output formats; the download's reader.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { parseMapping } from "../../cli/_files.ts";
@@ -10,6 +10,7 @@ import { graphLines } from "../../cli/_cmd_session.ts";
 import { parseEnv, shellJoin } from "../../cli/_run.ts";
 import { type Session, SessionStore, UsageError } from "../../cli/_session.ts";
 import { colorEnabled } from "../../cli/_term.ts";
+import { byobReaderOf } from "../../cli/_download.ts";
 
 describe("cli parsers", () => {
   it("reads --file mappings", () => {
@@ -101,5 +102,39 @@ describe("cli parsers", () => {
       "* 2 run bbbbbbbb one",
       "* 1 use aaaaaaaa busybox",
     ]);
+  });
+
+  it("reads byte streams and other streams BYOB, in full buffers but the last", async () => {
+    const bytes = new Uint8Array(1000).map((_, i) => i % 251);
+    const pieces = [bytes.slice(0, 10), bytes.slice(10, 700), bytes.slice(700)];
+    const plain = () => ReadableStream.from(pieces.map((piece) => piece.slice()));
+    const byteStream = () => {
+      let i = 0;
+      return new ReadableStream({
+        type: "bytes",
+        pull(controller: ReadableByteStreamController) {
+          if (i < pieces.length) controller.enqueue(pieces[i++].slice());
+          else {
+            controller.close();
+            controller.byobRequest?.respond(0);
+          }
+        },
+      });
+    };
+    for (const body of [plain(), byteStream()]) {
+      const reader = byobReaderOf(body);
+      let buffer = new Uint8Array(300);
+      const reads: number[] = [];
+      const seen: number[] = [];
+      for (;;) {
+        const { done, value } = await reader.read(buffer, { min: buffer.byteLength });
+        buffer = new Uint8Array(value!.buffer);
+        reads.push(value!.byteLength);
+        seen.push(...value!);
+        if (done) break;
+      }
+      assert.deepEqual(reads.filter((n) => n > 0), [300, 300, 300, 100]);
+      assert.deepEqual(new Uint8Array(seen), bytes);
+    }
   });
 });
