@@ -16,7 +16,7 @@ import { commandLine, ROOT } from "../tests/cli/_cli.ts";
 import { Contree } from "../src/sdk/mod.ts";
 import { imageWithBigFile, median } from "./_wire_bench.ts";
 
-const runs = Number(Deno.args[0] ?? 5);
+const runs = Number(Deno.args[0] ?? 11);
 const SIZE = 1024 ** 3;
 const MiB = 1024 * 1024;
 
