@@ -8,10 +8,56 @@ import {
 import { LayeredView, type Node } from "./layered_view.ts";
 import type { DirectoryList, FileItem } from "../../src/wire/types.ts";
 import { BLOCK, encodeHeader, END_OF_ARCHIVE, padding, TYPEFLAG } from "../tar/mod.ts";
-import { sliceStream } from "../../src/wire/mod.ts";
 
 // The wire's shapes (wire protocol 3), shared with the client so the two cannot drift apart.
 export type { DirectoryList, FileItem } from "../../src/wire/types.ts";
+
+/** Bytes a download reads from disk at a time. */
+const READ_CHUNK = 1024 * 1024;
+
+/**
+ * `length` bytes of `file` from where it stands, as a byte stream that closes the file at its
+ * end, on an error and on cancel. Reads of READ_CHUNK: a loopback download ran 30 to 40 % faster
+ * than through `file.readable`, whose 64 KiB reads each take a trip through the thread pool.
+ */
+function fileBody(file: Deno.FsFile, length: number): ReadableStream<Uint8Array> {
+  let left = length;
+  const end = (controller: ReadableByteStreamController) => {
+    file.close();
+    controller.close();
+  };
+  return new ReadableStream({
+    type: "bytes",
+    autoAllocateChunkSize: READ_CHUNK,
+    start(controller) {
+      if (left === 0) end(controller);
+    },
+    async pull(controller) {
+      const request = controller.byobRequest!;
+      const view = request.view!;
+      const into = new Uint8Array(view.buffer, view.byteOffset, Math.min(view.byteLength, left));
+      let n: number | null;
+      try {
+        n = await file.read(into);
+      } catch (error) {
+        file.close();
+        throw error;
+      }
+      if (n === null) {
+        // The file is shorter than it was when stat'ed: end the body where the file ends.
+        end(controller);
+        request.respond(0);
+        return;
+      }
+      left -= n;
+      request.respond(n);
+      if (left === 0) end(controller);
+    },
+    cancel() {
+      file.close();
+    },
+  });
+}
 
 interface Names {
   users: Map<number, string>;
@@ -181,14 +227,13 @@ export class ImageView {
       size: node.info.size,
       async stream(range) {
         const file = await Deno.open(node.host);
-        if (!range) return file.readable;
         try {
-          await file.seek(range.start, Deno.SeekMode.Start);
+          if (range) await file.seek(range.start, Deno.SeekMode.Start);
         } catch (error) {
           file.close();
           throw error;
         }
-        return file.readable.pipeThrough(sliceStream(0, range.end - range.start + 1));
+        return fileBody(file, range ? range.end - range.start + 1 : node.info.size);
       },
     };
   }

@@ -124,21 +124,31 @@ describe("server inspect", () => {
     assert.equal(await encoded.text(), "c\n");
   });
 
-  it("serves one byte range of a download (206), 416 past the end, all of it for several", async () => {
-    const made = await run(b, { command: "mkdir /data && seq 1 30000 > /data/n", shell: true });
+  it("serves whole, empty and one byte range of a download (206), 416 past the end, all of it for several", async () => {
+    const made = await run(b, {
+      command: "mkdir /data && seq 1 400000 > /data/n && : > /data/empty",
+      shell: true,
+    });
     const url = `/v1/inspect/${made.result_image_uuid}/download?path=/data/n`;
-    const text = Array.from({ length: 30000 }, (_, i) => `${i + 1}\n`).join("");
+    const text = Array.from({ length: 400000 }, (_, i) => `${i + 1}\n`).join("");
     const size = text.length;
     const ranged = (range: string, method = "GET", encoding = "identity") =>
       request(b, method, url, { headers: { Range: range, "Accept-Encoding": encoding } });
 
-    // Across the 64 KiB chunks the file is read in, and with gzip accepted: a part is sent as is.
-    const middle = await ranged("bytes=65000-140999", "GET", "gzip");
+    // Across the 1 MiB chunks the file is read in, and with gzip accepted: a part is sent as is.
+    const middle = await ranged("bytes=1000000-2199999", "GET", "gzip");
     assert.equal(middle.status, 206);
-    assert.equal(middle.headers.get("content-range"), `bytes 65000-140999/${size}`);
-    assert.equal(middle.headers.get("content-length"), "76000");
+    assert.equal(middle.headers.get("content-range"), `bytes 1000000-2199999/${size}`);
+    assert.equal(middle.headers.get("content-length"), "1200000");
     assert.equal(middle.headers.get("content-encoding"), null);
-    assert.equal(await middle.text(), text.slice(65000, 141000));
+    assert.equal(await middle.text(), text.slice(1000000, 2200000));
+    const whole = await request(b, "GET", url, { headers: { "Accept-Encoding": "identity" } });
+    assert.equal(whole.headers.get("content-length"), String(size));
+    assert.equal(await whole.text(), text);
+    const empty = await request(b, "GET", url.replace("/data/n", "/data/empty"));
+    assert.equal(empty.status, 200);
+    assert.equal(empty.headers.get("content-length"), "0");
+    assert.equal(await empty.text(), "");
     const suffix = await ranged("bytes=-7");
     assert.equal(suffix.headers.get("content-range"), `bytes ${size - 7}-${size - 1}/${size}`);
     assert.equal(await suffix.text(), text.slice(-7));
