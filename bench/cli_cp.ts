@@ -8,11 +8,9 @@
 // written and no CLI is loaded.
 //   deno run -A bench/cli_cp.ts [RUNS]
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { startBackend } from "../tests/server/_backend.ts";
-import { commandLine, ROOT } from "../tests/cli/_cli.ts";
+import { commandLine, startCli } from "../tests/cli/_cli.ts";
 import { Contree } from "../src/sdk/mod.ts";
 import { imageWithBigFile, median } from "./_wire_bench.ts";
 
@@ -54,28 +52,17 @@ function measured(argv: string[], env: Record<string, string>, cwd: string, watc
   );
 }
 
-const backend = await startBackend();
+// A backend, a CONTREE_HOME with its profile saved by `contree auth`, and a scratch directory.
+const fixture = await startCli();
+const { backend, home, scratch: work } = fixture;
 const contree = new Contree({ baseUrl: backend.url, token: backend.token });
-const work = mkdtempSync(join(tmpdir(), "contree-bench-cli-"));
 try {
   const big = await imageWithBigFile(contree, SIZE);
-  const env = { CONTREE_HOME: join(work, "home"), CONTREE_SESSION: "bench", NO_COLOR: "1" };
+  const env = { CONTREE_HOME: home, CONTREE_SESSION: "bench", NO_COLOR: "1" };
   const deno = commandLine("deno");
   const binary = commandLine("binary");
-  const auth = spawnSync(deno[0], [
-    ...deno.slice(1),
-    "auth",
-    "--token",
-    backend.token,
-    "--url",
-    backend.url,
-    "--type",
-    "jwt",
-  ], { env: { ...Deno.env.toObject(), ...env } });
-  if (auth.status !== 0) throw new Error(String(auth.stderr));
-  spawnSync(deno[0], [...deno.slice(1), "use", big.uuid!], {
-    env: { ...Deno.env.toObject(), ...env },
-  });
+  const used = await fixture.run("deno", ["use", big.uuid!], { env });
+  if (used.code !== 0) throw new Error(used.stderr);
   const url = `${backend.url}/v1/inspect/${big.uuid}/download?path=/big`;
   const curl = [
     "curl",
@@ -94,12 +81,8 @@ try {
     "`Bearer ${process.env.TOKEN}`, 'accept-encoding': 'identity' } }); let n = 0; " +
     "for await (const c of r.body) n += c.length; if (n !== " + SIZE + ") process.exit(1);";
   const ceilings = {
-    "binary": [join(ROOT, "node_modules/.bin/bun"), "-e", drop],
-    "deno run": [
-      join(ROOT, "node_modules/.bin/deno"),
-      "eval",
-      `import process from "node:process"; ${drop}`,
-    ],
+    "binary": [commandLine("bun")[0], "-e", drop],
+    "deno run": [deno[0], "eval", `import process from "node:process"; ${drop}`],
   };
   const fetchOnly = async (argv: string[]) => {
     const result = await measured(argv, { URL: url, TOKEN: backend.token }, work);
@@ -168,6 +151,5 @@ try {
   }
 } finally {
   await contree.close();
-  await backend.dispose();
-  rmSync(work, { recursive: true, force: true });
+  await fixture.dispose();
 }
