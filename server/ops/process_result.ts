@@ -2,8 +2,7 @@
 import type { SandboxResources } from "../sandbox/run.ts";
 import type { StoredEvent } from "../store/mod.ts";
 import type { EventHub } from "./event_hub.ts";
-import { instanceResources } from "./_resources.ts";
-import { decodeStream, encodeStream } from "../../src/wire/mod.ts";
+import { decodeStream, encodeStream, resultResources } from "../../src/wire/mod.ts";
 
 const PAGE = 1024;
 
@@ -83,7 +82,7 @@ export function processResult(
   }
   if (pid === undefined) return null;
   return {
-    ...(exit ? { resources: instanceResources(exit.resources, exit.duration_ms) } : {}),
+    ...(exit ? { resources: resultResources(exit.resources, exit.duration_ms) } : {}),
     state: {
       exit_code: exit ? exit.code : -1,
       pid,

@@ -9,8 +9,7 @@ import {
 } from "../store/mod.ts";
 import type { EventHub } from "./event_hub.ts";
 import type { Outcome } from "./_outcome.ts";
-import { encodeStream } from "../../src/wire/mod.ts";
-import { instanceResources } from "./_resources.ts";
+import { encodeStream, resultResources } from "../../src/wire/mod.ts";
 
 /** What {@linkcode recordOutcome} touches. */
 export interface RecorderDeps {
@@ -53,7 +52,7 @@ export function recordOutcome(deps: RecorderDeps, op: OperationRecord, outcome: 
         stopped: false,
         continued: false,
       },
-      resources: instanceResources(r.resources, r.durationMs),
+      resources: resultResources(r.resources, r.durationMs),
     }
     : null;
   const completion = hub.append(op.uuid, "completion", 0, {

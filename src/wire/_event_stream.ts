@@ -8,6 +8,7 @@ import {
   type StreamEvent,
 } from "./events.ts";
 import { isTerminalStatus } from "./operation_status.ts";
+import { eventResources } from "./resources.ts";
 import { OperationEventDecoder } from "./event_decoder.ts";
 import { isConnectionRefused, REFUSED_BUDGET, type RetryPolicy, sleep } from "./_retry.ts";
 import type { InstanceResult, OperationResponse, TerminalStatus } from "./types.ts";
@@ -73,43 +74,25 @@ function synthesizeCompletion(op: OperationResponse, id: number): CompletionEven
 
 /**
  * The main process's `exit`, made from a finished instance's `result` (its `state` and
- * `resources`, in seconds where the event counts microseconds), or undefined without a state.
+ * `resources`), or undefined without a state.
  */
 function synthesizeExit(result: InstanceResult | undefined, id: number): ExitEvent | undefined {
   const state = result?.state;
   if (state?.exit_code === undefined && state?.signal === undefined) return undefined;
   const r = result?.resources ?? {};
-  const micros = (seconds: number | undefined) => Math.round((seconds ?? 0) * 1e6);
-  const int = (value: number | undefined) => Math.round(value ?? 0);
   return {
     id,
     ts: new Date().toISOString(),
     spid: 1,
     type: "exit",
     data: {
-      pid: int(state.pid),
+      pid: state.pid ?? 0,
       code: state.exit_code ?? -1,
       signal: state.signal ?? -1,
       ...(state.core_dump === undefined ? {} : { core_dump: state.core_dump }),
       timed_out: state.timed_out ?? false,
       duration_ms: Math.round((r.elapsed_time ?? 0) * 1000),
-      resources: {
-        user_time_us: micros(r.user_cpu_time),
-        sys_time_us: micros(r.system_cpu_time),
-        max_rss_kb: int(r.max_rss),
-        shared_memory: int(r.shared_memory),
-        unshared_memory: int(r.unshared_memory),
-        swaps: int(r.swaps),
-        minor_faults: int(r.page_faults),
-        major_faults: int(r.page_faults_io),
-        voluntary_ctx_switches: int(r.voluntary_switches),
-        involuntary_ctx_switches: int(r.involuntary_switches),
-        block_input_ops: int(r.block_input),
-        block_output_ops: int(r.block_output),
-        ipc_msgs_sent: 0,
-        ipc_msgs_received: 0,
-        signals_received: int(r.signals),
-      },
+      resources: eventResources(r),
     },
   };
 }

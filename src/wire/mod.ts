@@ -22,6 +22,7 @@ export * from "./file_mode.ts";
 export * from "./hash.ts";
 export * from "./image_ref.ts";
 export * from "./operation_status.ts";
+export * from "./resources.ts";
 export * from "./retry.ts";
 export * from "./sse.ts";
 export * from "./stream_repr.ts";

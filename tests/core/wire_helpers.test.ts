@@ -1,16 +1,20 @@
-// The pure helpers of the wire client: StreamRepr, image references, file modes, hashing.
+// The pure helpers of the wire client: StreamRepr, image references, file modes, hashing,
+// resource usage in its two shapes.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
   decodeStream,
   decodeStreamText,
   encodeStream,
+  type EventResources,
+  eventResources,
   formatFileMode,
   imageRefToWire,
   isUuid,
   parseFileMode,
   parseImageRef,
   readContent,
+  resultResources,
   sha256Hex,
 } from "../../mod.ts";
 
@@ -98,3 +102,41 @@ describe("hashing", () => {
     assert.deepEqual(await readContent(new Blob(["ab"])), new Uint8Array([97, 98]));
   });
 });
+
+describe("resource usage", () => {
+  it("maps an exit event's resources to a result's and back", () => {
+    const event: EventResources = {
+      user_time_us: 250_000,
+      sys_time_us: 125_000,
+      max_rss_kb: 2048,
+      shared_memory: 1,
+      unshared_memory: 2,
+      swaps: 3,
+      minor_faults: 4,
+      major_faults: 5,
+      voluntary_ctx_switches: 6,
+      involuntary_ctx_switches: 7,
+      block_input_ops: 8,
+      block_output_ops: 9,
+      ipc_msgs_sent: 0,
+      ipc_msgs_received: 0,
+      signals_received: 10,
+    };
+    const result = resultResources(event, 1500);
+    assert.equal(result.elapsed_time, 1.5);
+    assert.equal(result.user_cpu_time, 0.25);
+    assert.equal(result.system_cpu_time, 0.125);
+    assert.equal(result.max_rss, 2048);
+    assert.equal(result.page_faults, 4);
+    assert.equal(result.page_faults_io, 5);
+    assert.equal(result.signals, 10);
+    assert.deepEqual(eventResources(result), event);
+    assert.deepEqual(eventResources({}), zeroes(event));
+  });
+});
+
+function zeroes(resources: EventResources): EventResources {
+  return Object.fromEntries(
+    Object.keys(resources).map((key) => [key, 0]),
+  ) as unknown as EventResources;
+}
