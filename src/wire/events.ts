@@ -12,6 +12,7 @@ import * as v from "valibot";
 import { isTerminalStatus } from "./operation_status.ts";
 import type { SSEMessage } from "./sse.ts";
 import type { StreamRepr, TerminalStatus } from "./types.ts";
+import { EVENT_RESOURCE_FIELDS } from "./_resource_fields.ts";
 import { firstIssue, number, optional, record } from "./_validate.ts";
 
 /**
@@ -384,23 +385,9 @@ function ints<const K extends string>(names: readonly K[]): Record<K, typeof num
   return Object.fromEntries(names.map((name) => [name, number])) as Record<K, typeof number>;
 }
 
-const EventResourcesSchema: v.GenericSchema<unknown, EventResources> = v.object(ints([
-  "user_time_us",
-  "sys_time_us",
-  "max_rss_kb",
-  "shared_memory",
-  "unshared_memory",
-  "swaps",
-  "minor_faults",
-  "major_faults",
-  "voluntary_ctx_switches",
-  "involuntary_ctx_switches",
-  "block_input_ops",
-  "block_output_ops",
-  "ipc_msgs_sent",
-  "ipc_msgs_received",
-  "signals_received",
-]));
+const EventResourcesSchema: v.GenericSchema<unknown, EventResources> = v.object(
+  ints(EVENT_RESOURCE_FIELDS),
+);
 
 /** The event types read with valibot; stream chunks and `completion` are read by hand. */
 type SchemaEvent = Exclude<OperationEvent, UnknownEvent | StreamEvent | CompletionEvent>;

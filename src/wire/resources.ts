@@ -8,6 +8,7 @@
  */
 import type { EventResources } from "./events.ts";
 import type { InstanceResultResources } from "./types.ts";
+import { EVENT_RESOURCE_FIELDS } from "./_resource_fields.ts";
 
 /** Event field and result field of the figures both shapes count in the same unit. */
 const SAME_UNIT = [
@@ -63,23 +64,10 @@ export function resultResources(
  */
 export function eventResources(resources: InstanceResultResources): EventResources {
   const whole = (value: number | undefined) => Math.round(value ?? 0);
-  const event: EventResources = {
-    user_time_us: whole((resources.user_cpu_time ?? 0) * 1e6),
-    sys_time_us: whole((resources.system_cpu_time ?? 0) * 1e6),
-    max_rss_kb: 0,
-    shared_memory: 0,
-    unshared_memory: 0,
-    swaps: 0,
-    minor_faults: 0,
-    major_faults: 0,
-    voluntary_ctx_switches: 0,
-    involuntary_ctx_switches: 0,
-    block_input_ops: 0,
-    block_output_ops: 0,
-    ipc_msgs_sent: 0,
-    ipc_msgs_received: 0,
-    signals_received: 0,
-  };
+  const event = {} as EventResources;
+  for (const field of EVENT_RESOURCE_FIELDS) event[field] = 0;
+  event.user_time_us = whole((resources.user_cpu_time ?? 0) * 1e6);
+  event.sys_time_us = whole((resources.system_cpu_time ?? 0) * 1e6);
   for (const [field, name] of SAME_UNIT) event[field] = whole(resources[name]);
   return event;
 }
