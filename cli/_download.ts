@@ -10,7 +10,7 @@ import type { ProgressBar } from "./_progress.ts";
 // Writes of 256 KiB: on ext4 here, 1 GiB written in 1 MiB writes took 0.2 to 1.5 s from run to
 // run, in 256 KiB writes 0.21 to 0.27 s, in 16 KiB writes 0.4 to 0.5 s.
 const WRITE_BUFFER = 256 * 1024;
-/** How long a download may go without a byte: the SDK's default per-attempt timeout. */
+/** How long a download may go without a byte, by default: the SDK's per-attempt timeout. */
 const STALL_MS = 300_000;
 /** How often the file is looked at while Bun writes it (progress, stalls). */
 const WATCH_MS = 100;
@@ -24,7 +24,7 @@ interface BunFiles {
 /** One attempt: appends the body to the file; resolves at its end, throws when it breaks. */
 interface Receiver {
   /** Options for the next attempt's download. */
-  options(): { signal?: AbortSignal; streamIdleTimeout?: boolean };
+  options(): { signal?: AbortSignal; streamIdleTimeout?: boolean; timeout: number };
   /** Bytes in the file so far: where the next attempt starts. */
   offset(): number;
   receive(body: ReadableStream<Uint8Array>, bar: ProgressBar, total?: number): Promise<void>;
@@ -35,12 +35,12 @@ interface Receiver {
  * against 0.6 for the same bytes read in JavaScript). Stalls and progress are read off the
  * file's size.
  */
-function nativeReceiver(bun: BunFiles, fd: number): Receiver {
+function nativeReceiver(bun: BunFiles, fd: number, stallMs: number): Receiver {
   let controller = new AbortController();
   return {
     options() {
       controller = new AbortController();
-      return { signal: controller.signal, streamIdleTimeout: false };
+      return { signal: controller.signal, streamIdleTimeout: false, timeout: stallMs };
     },
     offset: () => fstatSync(fd).size,
     async receive(body, bar, total) {
@@ -49,11 +49,13 @@ function nativeReceiver(bun: BunFiles, fd: number): Receiver {
       const watch = setInterval(() => {
         const now = fstatSync(fd).size;
         if (now > size) [size, moved] = [now, Date.now()];
-        else if (Date.now() - moved > STALL_MS) controller.abort(new ContreeTimeoutError(STALL_MS));
+        else if (Date.now() - moved > stallMs) controller.abort(new ContreeTimeoutError(stallMs));
         bar.update({ bytes: now, total });
       }, WATCH_MS);
       try {
         await bun.write(bun.file(fd), new Response(body));
+      } catch (error) {
+        throw controller.signal.aborted ? controller.signal.reason : error;
       } finally {
         clearInterval(watch);
       }
@@ -85,13 +87,13 @@ export function byobReaderOf(body: ReadableStream<Uint8Array>): ReadableStreamBY
  * Elsewhere: writes of WRITE_BUFFER bytes from one buffer, filled by one BYOB read with `min`
  * per write. From a byte stream (Deno's bodies) no chunk is allocated or copied and memory
  * stays flat. Writes are synchronous: a write to the page cache of that size takes less time
- * than a round through the thread pool costs. The SDK fails a stalled body.
+ * than a round through the thread pool costs. The SDK fails a body stalled for `stallMs`.
  */
-function writingReceiver(fd: number): Receiver {
+function writingReceiver(fd: number, stallMs: number): Receiver {
   let buffer: Uint8Array = new Uint8Array(WRITE_BUFFER);
   let written = 0;
   return {
-    options: () => ({}),
+    options: () => ({ timeout: stallMs }),
     offset: () => written,
     async receive(body, bar, total) {
       const reader = byobReaderOf(body);
@@ -117,16 +119,24 @@ function writingReceiver(fd: number): Receiver {
   };
 }
 
+/** Options of {@linkcode downloadResumable}. */
+export interface ResumeOptions {
+  /** Broken attempts in a row, without a byte gained, before it gives up; default 5. */
+  attempts?: number;
+  /** Milliseconds without a byte after which an attempt counts as broken; default 300 000. */
+  stallMs?: number;
+}
+
 /**
- * Downloads `path` of `image` to `dest` through `<dest>.part`; after a broken connection it
- * asks for the rest with a Range request (up to `attempts` times without progress).
+ * Downloads `path` of `image` to `dest` through `<dest>.part`; after a broken or stalled
+ * connection it asks for the rest with a Range request.
  */
 export async function downloadResumable(
   ctx: Context,
   image: string,
   path: string,
   dest: string,
-  attempts = 5,
+  { attempts = 5, stallMs = STALL_MS }: ResumeOptions = {},
 ): Promise<number> {
   const contree = await ctx.contree();
   const partial = `${dest}.part`;
@@ -136,7 +146,7 @@ export async function downloadResumable(
     fd = undefined;
   };
   const bun = (globalThis as { Bun?: BunFiles }).Bun;
-  const receiver = bun ? nativeReceiver(bun, fd) : writingReceiver(fd);
+  const receiver = bun ? nativeReceiver(bun, fd, stallMs) : writingReceiver(fd, stallMs);
   const bar = ctx.bar(`cp ${basename(path)}`);
   let total: number | undefined;
   let failures = 0;

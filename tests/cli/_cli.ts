@@ -52,22 +52,24 @@ export function compiledBinary(): string {
 
 /** The command line that starts `contree` in `mode`. */
 export function commandLine(mode: Mode): string[] {
-  const entry = join(ROOT, "cli/main.ts");
-  switch (mode) {
+  return mode === "binary" ? [compiledBinary()] : scriptLine(mode, join(ROOT, "cli/main.ts"));
+}
+
+/** The command line that runs the TypeScript file `script` under `runtime`. */
+export function scriptLine(runtime: Exclude<Mode, "binary">, script: string): string[] {
+  switch (runtime) {
     case "deno":
-      return [DENO, "run", "-A", "--no-check", entry];
+      return [DENO, "run", "-A", "--no-check", script];
     case "bun":
-      return [BUN, entry];
+      return [BUN, script];
     case "node":
       // tsx by path: the scratch directory the CLI runs in has no node_modules.
       return [
         "node",
         "--import",
         pathToFileURL(join(ROOT, "node_modules/tsx/dist/loader.mjs")).href,
-        entry,
+        script,
       ];
-    case "binary":
-      return [compiledBinary()];
   }
 }
 

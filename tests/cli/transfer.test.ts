@@ -8,7 +8,15 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { buildImage, type Registry, startRegistry, tarOf } from "../server/_registry.ts";
-import { type CliFixture, collect, commandLine, type Mode, startCli } from "./_cli.ts";
+import {
+  type CliFixture,
+  collect,
+  commandLine,
+  type Mode,
+  ROOT,
+  scriptLine,
+  startCli,
+} from "./_cli.ts";
 
 const BAR =
   /\[[=-]{24}\] \d+% \| [\d.]+ (B|KiB|MiB) ?\/[\d.]+ (B|KiB|MiB) \| [\d.]+ (B|KiB|MiB)\/s \| ETA/;
@@ -29,33 +37,43 @@ function underPty(t: CliFixture, mode: Mode, args: string[]) {
   });
 }
 
+/** What the proxy does to one download answer: after `after` bytes, close it or go silent. */
+interface Fault {
+  after: number;
+  then: "cut" | "stall";
+}
+
 /**
- * A TCP proxy to `target` that cuts the first `cuts` download responses after a number of
- * bytes, and records the requests' Range headers.
+ * A TCP proxy to `target` that breaks the first download answers as `faults` say, and records
+ * the requests' Range headers. A stalled answer stays open, with no more bytes, until the
+ * client gives up on it.
  */
-async function cuttingProxy(target: URL, cuts: number[]) {
+async function faultyProxy(target: URL, faults: Fault[]) {
   const ranges: string[] = [];
   const sockets = new Set<Socket>();
   const server: Server = createServer((client) => {
     sockets.add(client);
     const upstream = createConnection(Number(target.port), target.hostname);
     sockets.add(upstream);
-    let limit = Infinity;
+    let fault: Fault | undefined;
     let sent = 0;
     client.on("data", (chunk) => {
       const text = chunk.toString("latin1");
       if (/^GET \/v1\/inspect\/[^ ]*\/download/.test(text)) {
         ranges.push(/\r\nrange: *([^\r]*)/i.exec(text)?.[1] ?? "");
-        limit = cuts.shift() ?? Infinity;
+        fault = faults.shift();
         sent = 0;
       }
       upstream.write(chunk);
     });
     upstream.on("data", (chunk) => {
-      if (sent + chunk.length > limit) {
-        client.write(chunk.subarray(0, limit - sent));
-        client.destroy();
-        upstream.destroy();
+      if (fault && sent + chunk.length > fault.after) {
+        client.write(chunk.subarray(0, fault.after - sent));
+        sent = fault.after;
+        if (fault.then === "cut") {
+          client.destroy();
+          upstream.destroy();
+        } else upstream.pause();
         return;
       }
       sent += chunk.length;
@@ -174,7 +192,10 @@ describe("contree transfers", () => {
 
   for (const mode of ["binary", "deno"] as const) {
     it(`cp resumes with Range requests after the connection breaks (${mode})`, async () => {
-      const proxy = await cuttingProxy(new URL(t.backend.url), [1 << 20, 5_000_123, 9 << 20]);
+      const proxy = await faultyProxy(
+        new URL(t.backend.url),
+        [1 << 20, 5_000_123, 9 << 20].map((after) => ({ after, then: "cut" })),
+      );
       try {
         const env = { CONTREE_SESSION: "piped" };
         const direct = await t.run("deno", ["cp", "/big", "direct.bin"], { env });
@@ -199,6 +220,46 @@ describe("contree transfers", () => {
         );
         assert.equal(proxy.ranges[0], "");
         assert.equal(proxy.ranges.length, 4);
+        for (const range of proxy.ranges.slice(1)) assert.match(range, /^bytes=\d+-$/);
+      } finally {
+        await proxy.close();
+      }
+    });
+  }
+
+  // The command line keeps the default stall limit (five minutes); its download is driven
+  // here with one of a second, in each runtime: Bun's native write watches the file's size,
+  // the others the SDK's idle timeout.
+  for (const runtime of ["bun", "deno", "node"] as const) {
+    it(`cp gives up on a stalled connection and resumes (${runtime})`, async () => {
+      const proxy = await faultyProxy(new URL(t.backend.url), [
+        { after: 3 << 20, then: "stall" },
+        { after: 7_000_001, then: "cut" },
+      ]);
+      try {
+        const env = { CONTREE_SESSION: "piped" };
+        const direct = await t.run("deno", ["cp", "/big", `direct-${runtime}.bin`], { env });
+        assert.equal(direct.code, 0, direct.stderr);
+        const session = await t.run("deno", ["-f", "json", "use"], { env });
+        const image = JSON.parse(session.stdout).current_image;
+        const dest = join(t.scratch, `stalled-${runtime}.bin`);
+        const resumed = await collect([
+          ...scriptLine(runtime, join(ROOT, "tests/cli/_resume.ts")),
+          proxy.url,
+          t.backend.token,
+          image,
+          "/big",
+          dest,
+          "1000",
+        ], { env: process.env, cwd: t.scratch });
+        assert.equal(resumed.code, 0, resumed.stderr);
+        assert.equal(resumed.stdout.trim(), String(SIZE));
+        assert.match(resumed.stderr, /\(request timed out after 1000 ms\); resuming/);
+        assert.deepEqual(
+          readFileSync(dest),
+          readFileSync(join(t.scratch, `direct-${runtime}.bin`)),
+        );
+        assert.equal(proxy.ranges.length, 3);
         for (const range of proxy.ranges.slice(1)) assert.match(range, /^bytes=\d+-$/);
       } finally {
         await proxy.close();
