@@ -12,7 +12,7 @@ import { BLOCK, encodeHeader, END_OF_ARCHIVE, padding, TYPEFLAG } from "../tar/m
 // The wire's shapes (wire protocol 3), shared with the client so the two cannot drift apart.
 export type { DirectoryList, FileItem } from "../../src/wire/types.ts";
 
-/** Bytes a download reads from disk at a time. */
+/** Bytes a download or an archive reads from disk at a time. */
 const READ_CHUNK = 1024 * 1024;
 
 /**
@@ -345,7 +345,7 @@ export class ImageView {
     using file = await Deno.open(host);
     let left = size;
     while (left > 0) {
-      const buffer = new Uint8Array(Math.min(CHUNK, left));
+      const buffer = new Uint8Array(Math.min(READ_CHUNK, left));
       const n = await file.read(buffer);
       if (n === null) throw new Error(`${host}: file shorter than its size`);
       left -= n;

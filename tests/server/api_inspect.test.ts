@@ -166,6 +166,20 @@ describe("server inspect", () => {
     assert.equal(several.status, 200);
     assert.equal(several.headers.get("accept-ranges"), "bytes");
     assert.equal(await several.text(), text);
+
+    // An archive reads file contents in the same 1 MiB reads, between blocks of other members.
+    const archive = await request(
+      b,
+      "GET",
+      `/v1/inspect/${made.result_image_uuid}/archive?path=/data`,
+      { headers: { "Accept-Encoding": "identity" } },
+    );
+    const members = untar(new Uint8Array(await archive.arrayBuffer()));
+    assert.deepEqual(
+      members.map((m) => [m.name, m.body.length]).sort(),
+      [["data/", 0], ["data/empty", 0], ["data/n", size]],
+    );
+    assert.equal(members.find((m) => m.name === "data/n")!.body, text);
   });
 
   it("answers 404 for missing paths and 422 for unusable ones", async () => {
