@@ -1,5 +1,6 @@
 // `contree cp`'s download: a file of an image to a local file, resumed with Range requests
-// after a broken connection, in bounded memory, at the speed of the runtime's own fetch.
+// after a broken or stalled connection, in bounded memory, at the speed of the runtime's own
+// fetch.
 import { closeSync, fstatSync, openSync, writeSync } from "node:fs";
 import { rename, rm } from "node:fs/promises";
 import { basename } from "pathe";
