@@ -235,15 +235,7 @@ export async function build(
           specs.push(`${local}:${target}:${owner}${mode}`);
         }
         const mapped = await expandMappings(specs, []);
-        const uuids = await uploadFiles(ctx, contree, mapped);
-        for (const file of mapped) {
-          files[file.dest] = {
-            uuid: uuids.get(file.host)!,
-            uid: file.uid,
-            gid: file.gid,
-            mode: file.mode,
-          };
-        }
+        Object.assign(files, await uploadFiles(ctx, contree, mapped));
         break;
       }
       case "RUN": {

@@ -109,16 +109,10 @@ export async function fileCp(ctx: Context, source: string, dest: string): Promis
   const session = await ctx.session();
   const target = await imagePath(ctx, dest);
   const mapped = await expandMappings([`${source}:${target}`], [], session.state.cwd);
-  const uuids = await uploadFiles(ctx, contree, mapped);
+  const uploaded = await uploadFiles(ctx, contree, mapped);
   for (const file of mapped) {
-    const uuid = uuids.get(file.host)!;
-    session.state.pending[file.dest] = {
-      uuid,
-      uid: file.uid,
-      gid: file.gid,
-      mode: file.mode,
-      source: file.host,
-    };
+    const { uuid } = uploaded[file.dest];
+    session.state.pending[file.dest] = { ...uploaded[file.dest], source: file.host };
     await ctx.printer.row({
       source: file.host,
       dest: file.dest,

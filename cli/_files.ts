@@ -138,15 +138,23 @@ async function sha256File(path: string): Promise<string> {
   return hash.digest("hex");
 }
 
+/** An uploaded file as a spawn request places it in the sandbox. */
+export interface UploadedFile {
+  uuid: string;
+  uid: number;
+  gid: number;
+  mode: number;
+}
+
 /**
  * Uploads the files the server does not have yet (looked up by SHA-256), streamed from
- * disk, with one progress bar over all of them. Returns local path → file UUID.
+ * disk, with one progress bar over all of them. Returns them by their path in the sandbox.
  */
 export async function uploadFiles(
   ctx: Context,
   contree: Contree,
   files: MappedFile[],
-): Promise<Map<string, string>> {
+): Promise<Record<string, UploadedFile>> {
   const uuids = new Map<string, string>();
   const missing: [MappedFile, string][] = [];
   for (const file of files) {
@@ -159,7 +167,22 @@ export async function uploadFiles(
       missing.push([file, sha]);
     }
   }
-  if (missing.length === 0) return uuids;
+  if (missing.length > 0) await uploadMissing(ctx, contree, missing, uuids);
+  return Object.fromEntries(
+    files.map((file) => [
+      file.dest,
+      { uuid: uuids.get(file.host)!, uid: file.uid, gid: file.gid, mode: file.mode },
+    ]),
+  );
+}
+
+/** Uploads `missing`, adding each one's UUID to `uuids`. */
+async function uploadMissing(
+  ctx: Context,
+  contree: Contree,
+  missing: [MappedFile, string][],
+  uuids: Map<string, string>,
+): Promise<void> {
   const total = missing.reduce((sum, [file]) => sum + file.size, 0);
   const bar = ctx.bar(
     missing.length === 1
@@ -185,5 +208,4 @@ export async function uploadFiles(
   } finally {
     bar.stop();
   }
-  return uuids;
 }

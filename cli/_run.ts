@@ -10,7 +10,7 @@ import {
   type InstanceSpawnRequest,
 } from "../mod.ts";
 import type { Context } from "./_context.ts";
-import { expandMappings, uploadFiles } from "./_files.ts";
+import { expandMappings, type UploadedFile, uploadFiles } from "./_files.ts";
 import { UsageError } from "./_session.ts";
 import { writeErr, writeOut } from "./_term.ts";
 
@@ -157,19 +157,11 @@ export async function runCommand(
     options.fileExcludes,
     options.cwd ?? session.state.cwd,
   );
-  const uploaded = await uploadFiles(ctx, contree, mapped);
-  const files: NonNullable<InstanceSpawnRequest["files"]> = {};
+  const files: Record<string, UploadedFile> = {};
   for (const [path, staged] of Object.entries(session.state.pending)) {
     files[path] = { uuid: staged.uuid, uid: staged.uid, gid: staged.gid, mode: staged.mode };
   }
-  for (const file of mapped) {
-    files[file.dest] = {
-      uuid: uploaded.get(file.host)!,
-      uid: file.uid,
-      gid: file.gid,
-      mode: file.mode,
-    };
-  }
+  Object.assign(files, await uploadFiles(ctx, contree, mapped));
   const env = { ...session.state.env, ...parseEnv(options.env) };
   const body: InstanceSpawnRequest = options.shell
     ? { image, command: words.length === 1 ? words[0] : shellJoin(words), shell: true }

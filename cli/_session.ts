@@ -6,6 +6,7 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promise
 import process from "node:process";
 import { basename, join } from "pathe";
 import type { Env } from "../local/mod.ts";
+import type { UploadedFile } from "./_files.ts";
 
 /** One step of the history. */
 export interface HistoryEntry {
@@ -28,11 +29,8 @@ export interface HistoryEntry {
 }
 
 /** A file staged with `file cp`, sent with the next run. */
-export interface StagedFile {
-  uuid: string;
-  uid: number;
-  gid: number;
-  mode: number;
+export interface StagedFile extends UploadedFile {
+  /** The local path it was uploaded from. */
   source: string;
 }
 
