@@ -24,7 +24,7 @@ import {
   use,
 } from "./_cmd_session.ts";
 import { diff } from "./_cmd_diff.ts";
-import { build, BuildError } from "./_build.ts";
+import { build, BuildError, type BuildOptions } from "./_build.ts";
 import { BROKEN_PIPE, isBrokenPipe, runCommand } from "./_run.ts";
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -192,11 +192,9 @@ function program(done: (code: number) => void): Command {
     .option("--dockerfile <path>", "the Dockerfile (default: CONTEXT/Dockerfile)")
     .option("--tag <name>", "tag the result")
     .option("--build-arg <NAME=VALUE>", "set an ARG (repeatable)", collect, [])
-    .action(
-      act((ctx, dir: string, o: { dockerfile?: string; tag?: string; buildArg: string[] }) =>
-        build(ctx, dir, o)
-      ),
-    );
+    .option("-t, --timeout <seconds>", "time limit of each RUN step", positive("--timeout"), 600)
+    .option("--no-cache", "accepted for scripts: steps are never cached, every build runs them all")
+    .action(act((ctx, dir: string, o: BuildOptions) => build(ctx, dir, o)));
 
   const addListOptions = (command: Command) =>
     command

@@ -83,6 +83,8 @@ export interface BuildOptions {
   dockerfile?: string;
   tag?: string;
   buildArg: string[];
+  /** Time limit of each step's run, in seconds. */
+  timeout: number;
 }
 
 /** `contree build [CONTEXT]`. */
@@ -119,25 +121,35 @@ export async function build(
 
   const run = async (title: string, body: Omit<InstanceSpawnRequest, "image">) => {
     if (!image) throw new UsageError(`line ${title}: no FROM before it`);
-    const request: InstanceSpawnRequest = { ...body, image, disposable: false };
+    const request: InstanceSpawnRequest = {
+      ...body,
+      image,
+      disposable: false,
+      timeout: options.timeout,
+    };
     if (workdir) request.cwd = workdir;
     if (Object.keys(env).length > 0) request.env = { ...env };
     if (Object.keys(files).length > 0) request.files = files;
     const { uuid } = await contree.api.spawnInstance(request);
-    let code: number | undefined;
+    let exit: { code: number; timed_out: boolean } | undefined;
     let completion:
       | { status: string; result_image_uuid?: string | null; error?: string | null }
       | undefined;
     for await (const event of contree.api.followOperationEvents(uuid)) {
       if ((event.type === "stdout" || event.type === "stderr") && !ctx.structured) {
         writeErr(new TextDecoder().decode(decodeStream(event.data)));
-      } else if (event.type === "exit" && (event.spid ?? 1) === 1) code = event.data.code;
+      } else if (event.type === "exit" && (event.spid ?? 1) === 1) exit = event.data;
       else if (event.type === "completion") completion = event.data;
     }
-    if (completion?.status !== "SUCCESS" || !completion.result_image_uuid || (code ?? 0) !== 0) {
+    if (exit?.timed_out) {
+      throw new BuildError(`${title} timed out after ${options.timeout} s (see --timeout)`);
+    }
+    if (
+      completion?.status !== "SUCCESS" || !completion.result_image_uuid || (exit?.code ?? 0) !== 0
+    ) {
       throw new BuildError(
         `${title} failed: ${
-          code !== undefined ? `exit code ${code}` : completion?.error ?? completion?.status
+          exit ? `exit code ${exit.code}` : completion?.error ?? completion?.status
         }`,
       );
     }

@@ -401,6 +401,7 @@ for (const mode of ["binary", "deno"] as Mode[]) {
         `built-${mode}:1`,
         "--build-arg",
         "WHO=cli",
+        "--no-cache",
         dir,
       ]);
       assert.equal(built.code, 0, built.stderr);
@@ -414,6 +415,15 @@ for (const mode of ["binary", "deno"] as Mode[]) {
       const bad = await contree(["build", "--dockerfile", join(dir, "Bad"), dir]);
       assert.equal(bad.code, 1);
       assert.match(bad.stderr, /exit code 5/);
+      // Each step's run has the official CLI's time limit, 600 s by default, else --timeout.
+      const [failed] = (await contree(["ps", "-a", "-q"])).stdout.split("\n");
+      const shown = JSON.parse((await contree(["show", "--raw", failed])).stdout);
+      assert.equal(shown.metadata.command, "exit 5");
+      assert.equal(shown.metadata.timeout, 600);
+      writeFileSync(join(dir, "Slow"), "FROM tag:busybox:latest\nRUN sleep 30\n");
+      const slow = await contree(["build", "-t", "1", "--dockerfile", join(dir, "Slow"), dir]);
+      assert.equal(slow.code, 1);
+      assert.match(slow.stderr, /Slow:2 timed out after 1 s/);
     });
   });
 }
