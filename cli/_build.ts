@@ -1,9 +1,10 @@
 // `contree build`: a Dockerfile subset (FROM, ARG, ENV, WORKDIR, COPY, RUN) run as a chain
 // of sandbox runs; COPY files go up once (deduplicated) and land with the next RUN.
 import { readFile, stat } from "node:fs/promises";
-import { basename, join, normalize, resolve } from "pathe";
+import { basename, join, normalize, relative, resolve } from "pathe";
 import { decodeStream, type InstanceSpawnRequest, NotFoundError } from "../mod.ts";
 import type { Context } from "./_context.ts";
+import { dockerignore } from "./_dockerignore.ts";
 import { expandMappings, uploadFiles } from "./_files.ts";
 import { deriveTag, normalizeRegistryUrl } from "./_cmd_images.ts";
 import { resolveImage, shellJoin } from "./_run.ts";
@@ -103,6 +104,7 @@ export async function build(
     throw new UsageError(`cannot read ${dockerfile}`);
   }
   const instructions = parseDockerfile(text);
+  const ignore = dockerignore(await readIfExists(join(root, ".dockerignore")));
   const buildArgs: Record<string, string> = {};
   for (const item of options.buildArg) {
     const at = item.indexOf("=");
@@ -238,7 +240,13 @@ export async function build(
             throw new UsageError(`${where}: ${source} is outside the build context`);
           }
           const info = await stat(local).catch(() => undefined);
-          if (!info) throw new UsageError(`${where}: ${source} not found in the build context`);
+          if (!info || (local !== root && ignore.ignores(relative(root, local)))) {
+            throw new UsageError(
+              `${where}: ${source} not found in the build context${
+                info ? " (.dockerignore leaves it out)" : ""
+              }`,
+            );
+          }
           const target = info.isDirectory()
             ? base
             : dest.endsWith("/") || sources.length > 1
@@ -246,7 +254,10 @@ export async function build(
             : base;
           specs.push(`${local}:${target}:${owner}${mode}`);
         }
-        const mapped = await expandMappings(specs, []);
+        const mapped = await expandMappings(specs, [], "/", (path, directory) => {
+          const ignored = ignore.ignores(relative(root, path));
+          return directory ? ignored && !ignore.reincludes : ignored;
+        });
         Object.assign(files, await uploadFiles(ctx, contree, mapped));
         break;
       }
@@ -273,6 +284,16 @@ export async function build(
   await ctx.printer.flush();
   if (!ctx.structured) ctx.info(`Built ${image}${tag ? ` as ${tag}` : ""}`);
   return 0;
+}
+
+/** A file's text, or "" when there is no such file. */
+async function readIfExists(path: string): Promise<string> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (error) {
+    if ((error as { code?: string }).code === "ENOENT") return "";
+    throw error;
+  }
 }
 
 /** A build step failed. */

@@ -81,13 +81,15 @@ function excluded(rel: string, patterns: RegExp[]): boolean {
 }
 
 /**
- * Expands mappings to files: a directory is walked (excludes applied), uid/gid/mode default
- * to the local file's. `cwd` is where a destination without a leading `/` would be.
+ * Expands mappings to files: a directory is walked (excludes applied, and what `skip` says of
+ * each entry: a skipped directory is not walked), uid/gid/mode default to the local file's.
+ * `cwd` is where a destination without a leading `/` would be.
  */
 export async function expandMappings(
   specs: string[],
   extraExcludes: string[] = [],
   cwd = "/",
+  skip: (path: string, directory: boolean) => boolean = () => false,
 ): Promise<MappedFile[]> {
   const patterns = [...DEFAULT_EXCLUDES, ...extraExcludes].map(glob);
   const files: MappedFile[] = [];
@@ -122,7 +124,7 @@ export async function expandMappings(
       ) {
         const path = join(dir, entry.name);
         const rel = relative(host, path);
-        if (excluded(rel, patterns)) continue;
+        if (excluded(rel, patterns) || skip(path, entry.isDirectory())) continue;
         if (entry.isDirectory()) await walk(path);
         else if (entry.isFile()) files.push(make(path, join(dest, rel), await stat(path)));
       }

@@ -375,6 +375,15 @@ for (const mode of ["binary", "deno"] as Mode[]) {
       writeFileSync(join(dir, "src/app.sh"), "#!/bin/sh\necho app $GREETING\n");
       chmodSync(join(dir, "src/app.sh"), 0o755);
       writeFileSync(join(dir, "notes.txt"), "notes\n");
+      writeFileSync(join(dir, "secret.key"), "key\n");
+      writeFileSync(join(dir, "src/debug.log"), "debug\n");
+      mkdirSync(join(dir, "logs"));
+      writeFileSync(join(dir, "logs/old.log"), "old\n");
+      writeFileSync(join(dir, "logs/keep.log"), "keep\n");
+      writeFileSync(
+        join(dir, ".dockerignore"),
+        "# left out of COPY\n*.key\n/logs/\n**/debug.log\n!logs/keep.log\n",
+      );
       writeFileSync(
         join(dir, "Dockerfile"),
         [
@@ -388,6 +397,7 @@ for (const mode of ["binary", "deno"] as Mode[]) {
           "COPY src/ ./bin/",
           "COPY notes.txt /app/",
           'RUN echo "built by $WHO" > built.txt && ./bin/app.sh > out.txt',
+          "COPY . /ctx/",
           "EXPOSE 80",
         ].join("\n"),
       );
@@ -411,6 +421,17 @@ for (const mode of ["binary", "deno"] as Mode[]) {
       assert.equal((await contree(["cat", "/app/built.txt"])).stdout, "built by cli\n");
       assert.equal((await contree(["cat", "/app/out.txt"])).stdout, "app hello\n");
       assert.equal((await contree(["cat", "/app/notes.txt"])).stdout, "notes\n");
+      const copied = await contree(["run", "--", "find", "/ctx", "-type", "f"]);
+      assert.deepEqual(copied.stdout.trim().split("\n").sort(), [
+        "/ctx/Dockerfile",
+        "/ctx/logs/keep.log",
+        "/ctx/notes.txt",
+        "/ctx/src/app.sh",
+      ]);
+      writeFileSync(join(dir, "Ignored"), "FROM tag:busybox:latest\nCOPY secret.key /\n");
+      const ignored = await contree(["build", "--dockerfile", join(dir, "Ignored"), dir]);
+      assert.equal(ignored.code, 1);
+      assert.match(ignored.stderr, /secret\.key not found in the build context \(\.dockerignore/);
       writeFileSync(join(dir, "Bad"), "FROM tag:busybox:latest\nRUN exit 5\n");
       const bad = await contree(["build", "--dockerfile", join(dir, "Bad"), dir]);
       assert.equal(bad.code, 1);

@@ -11,8 +11,43 @@ import { parseEnv, shellJoin } from "../../cli/_run.ts";
 import { type Session, SessionStore, UsageError } from "../../cli/_session.ts";
 import { colorEnabled } from "../../cli/_term.ts";
 import { byobReaderOf } from "../../cli/_download.ts";
+import { dockerignore } from "../../cli/_dockerignore.ts";
 
 describe("cli parsers", () => {
+  it("reads .dockerignore as Docker does", () => {
+    const cases: [string, string, boolean][] = [
+      ["*.log", "a.log", true],
+      ["*.log", "dir/a.log", false],
+      ["**/*.log", "a.log", true],
+      ["**/*.log", "dir/sub/a.log", true],
+      ["temp?", "temp1", true],
+      ["temp?", "temp12", false],
+      ["dir", "dir/x/y", true],
+      ["dir/", "dir/x", true],
+      ["/abs", "abs", true],
+      ["./x/../y", "y", true],
+      ["dir/**", "dir", false],
+      ["dir/**", "dir/a/b", true],
+      ["a.b", "axb", false],
+      ["{a,b}", "a", false],
+      ["[ab].txt", "b.txt", true],
+      ["[!a].txt", "a.txt", false],
+      ["[!a].txt", "b.txt", true],
+      ["\\*", "*", true],
+      ["\\*", "x", false],
+      ["# comment\n\n   ", "x", false],
+      ["*.md\n!README.md", "README.md", false],
+      ["!README.md\n*.md", "README.md", true],
+      ["logs\n!logs/keep.log", "logs/keep.log", false],
+      ["logs\n!logs/keep.log", "logs/old.log", true],
+    ];
+    for (const [rules, path, ignored] of cases) {
+      assert.equal(dockerignore(rules).ignores(path), ignored, `${JSON.stringify(rules)} ${path}`);
+    }
+    assert.equal(dockerignore("a\n!a/b").reincludes, true);
+    assert.equal(dockerignore("a\nb").reincludes, false);
+  });
+
   it("reads --file mappings", () => {
     assert.deepEqual(parseMapping("a.sh"), { host: "a.sh" });
     assert.deepEqual(parseMapping("a.sh:/opt/a.sh:0755"), {
