@@ -193,7 +193,7 @@ function program(done: (code: number) => void): Command {
     .option("--tag <name>", "tag the result")
     .option("--build-arg <NAME=VALUE>", "set an ARG (repeatable)", collect, [])
     .option("-t, --timeout <seconds>", "time limit of each RUN step", positive("--timeout"), 600)
-    .option("--no-cache", "accepted for scripts: steps are never cached, every build runs them all")
+    .option("--no-cache", "run every step, even those the layer cache has")
     .action(act((ctx, dir: string, o: BuildOptions) => build(ctx, dir, o)));
 
   const addListOptions = (command: Command) =>

@@ -2,7 +2,8 @@
 // of sandbox runs; COPY files go up once (deduplicated) and land with the next RUN.
 import { readFile, stat } from "node:fs/promises";
 import { basename, join, normalize, relative, resolve } from "pathe";
-import { decodeStream, type InstanceSpawnRequest, NotFoundError } from "../mod.ts";
+import { type Contree, decodeStream, type InstanceSpawnRequest, NotFoundError } from "../mod.ts";
+import { BuildCache } from "./_build_cache.ts";
 import type { Context } from "./_context.ts";
 import { dockerignore } from "./_dockerignore.ts";
 import { expandMappings, uploadFiles } from "./_files.ts";
@@ -86,6 +87,8 @@ export interface BuildOptions {
   buildArg: string[];
   /** Time limit of each step's run, in seconds. */
   timeout: number;
+  /** `false` (`--no-cache`): run every step, even one the layer cache has. */
+  cache?: boolean;
 }
 
 /** `contree build [CONTEXT]`. */
@@ -95,6 +98,9 @@ export async function build(
   options: BuildOptions,
 ): Promise<number> {
   const contree = await ctx.contree();
+  const cache = await BuildCache.load(
+    join(ctx.home, "cli", "build-cache", `${encodeURIComponent(await ctx.profileName())}.json`),
+  );
   const root = resolve(contextDir);
   const dockerfile = options.dockerfile ? resolve(options.dockerfile) : join(root, "Dockerfile");
   let text: string;
@@ -132,6 +138,15 @@ export async function build(
     if (workdir) request.cwd = workdir;
     if (Object.keys(env).length > 0) request.env = { ...env };
     if (Object.keys(files).length > 0) request.files = files;
+    const key = BuildCache.key({ ...request, timeout: undefined });
+    const cached = options.cache === false ? undefined : cache.get(key);
+    if (cached && await imageExists(contree, cached)) {
+      say(` ---> Using cache ${cached}`);
+      cache.set(key, cached);
+      image = cached;
+      files = {};
+      return;
+    }
     const { uuid } = await contree.api.spawnInstance(request);
     let exit: { code: number; timed_out: boolean } | undefined;
     let completion:
@@ -156,125 +171,132 @@ export async function build(
       );
     }
     image = completion.result_image_uuid;
+    cache.set(key, image);
     files = {};
   };
 
-  const total = instructions.length;
-  for (const [index, { keyword, args: raw, line }] of instructions.entries()) {
-    const step = `Step ${index + 1}/${total} : ${keyword} ${raw}`;
-    const where = `${basename(dockerfile)}:${line}`;
-    switch (keyword) {
-      case "ARG": {
-        for (
-          const [name, value] of raw.includes("=")
-            ? parsePairs(raw, keyword)
-            : [[raw.trim(), ""] as [string, string]]
-        ) {
-          args[name] = buildArgs[name] ?? substitute(value, vars());
+  try {
+    const total = instructions.length;
+    for (const [index, { keyword, args: raw, line }] of instructions.entries()) {
+      const step = `Step ${index + 1}/${total} : ${keyword} ${raw}`;
+      const where = `${basename(dockerfile)}:${line}`;
+      switch (keyword) {
+        case "ARG": {
+          for (
+            const [name, value] of raw.includes("=")
+              ? parsePairs(raw, keyword)
+              : [[raw.trim(), ""] as [string, string]]
+          ) {
+            args[name] = buildArgs[name] ?? substitute(value, vars());
+          }
+          say(step);
+          break;
         }
-        say(step);
-        break;
-      }
-      case "FROM": {
-        say(step);
-        const ref = substitute(raw, vars()).split(/\s+/)[0];
-        try {
-          image = await resolveImage(contree, ref);
-        } catch (error) {
-          if (!(error instanceof NotFoundError) || ref.startsWith("tag:")) throw error;
-          const bar = ctx.bar(`import ${ref}`);
+        case "FROM": {
+          say(step);
+          const ref = substitute(raw, vars()).split(/\s+/)[0];
           try {
-            image = (await contree.images.importFrom(normalizeRegistryUrl(ref), {
-              tag: deriveTag(ref),
-              onProgress: bar.update,
-            })).uuid;
-          } finally {
-            bar.stop();
-          }
-        }
-        workdir = "";
-        break;
-      }
-      case "ENV":
-        say(step);
-        for (const [key, value] of parsePairs(raw, keyword)) env[key] = substitute(value, vars());
-        break;
-      case "WORKDIR": {
-        say(step);
-        const dir = substitute(raw, vars());
-        const target = normalize(dir.startsWith("/") ? dir : join(workdir || "/", dir));
-        workdir = "";
-        await run(where, { command: shellJoin(["mkdir", "-p", target]), shell: true });
-        workdir = target;
-        break;
-      }
-      case "COPY":
-      case "ADD": {
-        say(step);
-        const words = (execForm(raw) ?? raw.split(/\s+/)).map((w) => substitute(w, vars()));
-        const flags = words.filter((w) => w.startsWith("--"));
-        const paths = words.filter((w) => !w.startsWith("--"));
-        if (paths.length < 2) {
-          throw new UsageError(`${where}: COPY needs a source and a destination`);
-        }
-        const dest = paths.at(-1)!;
-        const sources = paths.slice(0, -1);
-        let owner = "u0:g0";
-        let mode = "";
-        for (const flag of flags) {
-          const [name, value = ""] = flag.slice(2).split("=", 2);
-          if (name === "chown") {
-            const [u, g = u] = value.split(":");
-            if (!/^\d+$/.test(u) || !/^\d+$/.test(g)) {
-              throw new UsageError(`${where}: --chown takes numeric ids`);
+            image = await resolveImage(contree, ref);
+          } catch (error) {
+            if (!(error instanceof NotFoundError) || ref.startsWith("tag:")) throw error;
+            const bar = ctx.bar(`import ${ref}`);
+            try {
+              image = (await contree.images.importFrom(normalizeRegistryUrl(ref), {
+                tag: deriveTag(ref),
+                onProgress: bar.update,
+              })).uuid;
+            } finally {
+              bar.stop();
             }
-            owner = `u${u}:g${g}`;
-          } else if (name === "chmod") mode = `:m${value}`;
-          else if (name === "from") throw new UsageError(`${where}: COPY --from is not supported`);
-        }
-        const base = normalize(dest.startsWith("/") ? dest : join(workdir || "/", dest));
-        const specs: string[] = [];
-        for (const source of sources) {
-          const local = resolve(root, source);
-          if (!local.startsWith(root)) {
-            throw new UsageError(`${where}: ${source} is outside the build context`);
           }
-          const info = await stat(local).catch(() => undefined);
-          if (!info || (local !== root && ignore.ignores(relative(root, local)))) {
-            throw new UsageError(
-              `${where}: ${source} not found in the build context${
-                info ? " (.dockerignore leaves it out)" : ""
-              }`,
-            );
-          }
-          const target = info.isDirectory()
-            ? base
-            : dest.endsWith("/") || sources.length > 1
-            ? join(base, basename(local))
-            : base;
-          specs.push(`${local}:${target}:${owner}${mode}`);
+          workdir = "";
+          break;
         }
-        const mapped = await expandMappings(specs, [], "/", (path, directory) => {
-          const ignored = ignore.ignores(relative(root, path));
-          return directory ? ignored && !ignore.reincludes : ignored;
-        });
-        Object.assign(files, await uploadFiles(ctx, contree, mapped));
-        break;
+        case "ENV":
+          say(step);
+          for (const [key, value] of parsePairs(raw, keyword)) env[key] = substitute(value, vars());
+          break;
+        case "WORKDIR": {
+          say(step);
+          const dir = substitute(raw, vars());
+          const target = normalize(dir.startsWith("/") ? dir : join(workdir || "/", dir));
+          workdir = "";
+          await run(where, { command: shellJoin(["mkdir", "-p", target]), shell: true });
+          workdir = target;
+          break;
+        }
+        case "COPY":
+        case "ADD": {
+          say(step);
+          const words = (execForm(raw) ?? raw.split(/\s+/)).map((w) => substitute(w, vars()));
+          const flags = words.filter((w) => w.startsWith("--"));
+          const paths = words.filter((w) => !w.startsWith("--"));
+          if (paths.length < 2) {
+            throw new UsageError(`${where}: COPY needs a source and a destination`);
+          }
+          const dest = paths.at(-1)!;
+          const sources = paths.slice(0, -1);
+          let owner = "u0:g0";
+          let mode = "";
+          for (const flag of flags) {
+            const [name, value = ""] = flag.slice(2).split("=", 2);
+            if (name === "chown") {
+              const [u, g = u] = value.split(":");
+              if (!/^\d+$/.test(u) || !/^\d+$/.test(g)) {
+                throw new UsageError(`${where}: --chown takes numeric ids`);
+              }
+              owner = `u${u}:g${g}`;
+            } else if (name === "chmod") mode = `:m${value}`;
+            else if (name === "from") {
+              throw new UsageError(`${where}: COPY --from is not supported`);
+            }
+          }
+          const base = normalize(dest.startsWith("/") ? dest : join(workdir || "/", dest));
+          const specs: string[] = [];
+          for (const source of sources) {
+            const local = resolve(root, source);
+            if (!local.startsWith(root)) {
+              throw new UsageError(`${where}: ${source} is outside the build context`);
+            }
+            const info = await stat(local).catch(() => undefined);
+            if (!info || (local !== root && ignore.ignores(relative(root, local)))) {
+              throw new UsageError(
+                `${where}: ${source} not found in the build context${
+                  info ? " (.dockerignore leaves it out)" : ""
+                }`,
+              );
+            }
+            const target = info.isDirectory()
+              ? base
+              : dest.endsWith("/") || sources.length > 1
+              ? join(base, basename(local))
+              : base;
+            specs.push(`${local}:${target}:${owner}${mode}`);
+          }
+          const mapped = await expandMappings(specs, [], "/", (path, directory) => {
+            const ignored = ignore.ignores(relative(root, path));
+            return directory ? ignored && !ignore.reincludes : ignored;
+          });
+          Object.assign(files, await uploadFiles(ctx, contree, mapped));
+          break;
+        }
+        case "RUN": {
+          say(step);
+          const words = execForm(raw);
+          const command = words ? shellJoin(words) : substitute(raw, vars());
+          await run(where, { command, shell: true });
+          break;
+        }
+        default:
+          ctx.warn(`${where}: ${keyword} is not supported by contree build; skipped`);
       }
-      case "RUN": {
-        say(step);
-        const words = execForm(raw);
-        const command = words ? shellJoin(words) : substitute(raw, vars());
-        await run(where, { command, shell: true });
-        break;
-      }
-      default:
-        ctx.warn(`${where}: ${keyword} is not supported by contree build; skipped`);
     }
+    if (!image) throw new UsageError("the Dockerfile has no FROM");
+    // COPY at the end: land the files with a no-op run.
+    if (Object.keys(files).length > 0) await run("final COPY", { command: "true", shell: true });
+  } finally {
+    await cache.save();
   }
-  if (!image) throw new UsageError("the Dockerfile has no FROM");
-  // COPY at the end: land the files with a no-op run.
-  if (Object.keys(files).length > 0) await run("final COPY", { command: "true", shell: true });
   let tag = "";
   if (options.tag) tag = (await contree.api.updateImageTag(image, options.tag)).tag ?? options.tag;
   const session = await ctx.session();
@@ -284,6 +306,17 @@ export async function build(
   await ctx.printer.flush();
   if (!ctx.structured) ctx.info(`Built ${image}${tag ? ` as ${tag}` : ""}`);
   return 0;
+}
+
+/** Whether the server still has `uuid`. */
+async function imageExists(contree: Contree, uuid: string): Promise<boolean> {
+  try {
+    await contree.api.inspectImage(uuid);
+    return true;
+  } catch (error) {
+    if (error instanceof NotFoundError) return false;
+    throw error;
+  }
 }
 
 /** A file's text, or "" when there is no such file. */

@@ -446,5 +446,43 @@ for (const mode of ["binary", "deno"] as Mode[]) {
       assert.equal(slow.code, 1);
       assert.match(slow.stderr, /Slow:2 timed out after 1 s/);
     });
+
+    it("build reuses the steps its layer cache has and reruns from the first change", async () => {
+      const dir = join(t.scratch, `cached-${mode}`);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, "a.txt"), `a ${mode}\n`);
+      writeFileSync(join(dir, "b.txt"), "b\n");
+      writeFileSync(
+        join(dir, "Dockerfile"),
+        [
+          "FROM tag:busybox:latest",
+          "COPY a.txt /a.txt",
+          "RUN cat /proc/sys/kernel/random/uuid > /stamp1",
+          "COPY b.txt /b.txt",
+          "RUN cat /proc/sys/kernel/random/uuid > /stamp2",
+        ].join("\n"),
+      );
+      const build = async (...extra: string[]) => {
+        const result = await t.run(mode, ["-S", session, "build", ...extra, dir]);
+        assert.equal(result.code, 0, result.stderr);
+        const image = /Built (\S+)/.exec(result.stderr)![1];
+        await contree(["use", image]);
+        const stamp1 = (await contree(["cat", "/stamp1"])).stdout;
+        const stamp2 = (await contree(["cat", "/stamp2"])).stdout;
+        return { image, stamp1, stamp2, hits: result.stderr.match(/Using cache/g)?.length ?? 0 };
+      };
+      const first = await build();
+      const again = await build();
+      assert.equal(again.hits, 2);
+      assert.deepEqual(again, { ...first, hits: 2 });
+      writeFileSync(join(dir, "b.txt"), "b changed\n");
+      const changed = await build();
+      assert.equal(changed.hits, 1);
+      assert.equal(changed.stamp1, first.stamp1);
+      assert.notEqual(changed.stamp2, first.stamp2);
+      const fresh = await build("--no-cache");
+      assert.equal(fresh.hits, 0);
+      assert.notEqual(fresh.stamp1, first.stamp1);
+    });
   });
 }

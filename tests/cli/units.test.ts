@@ -1,7 +1,10 @@
-// The CLI's parsers without a backend: --file mappings, times, Dockerfiles, image references,
-// the session graph, output formats; the download's reader.
+// The CLI's parsers without a backend: --file mappings, times, Dockerfiles, .dockerignore,
+// image references, the session graph, output formats; the download's reader; the build cache.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { parseMapping } from "../../cli/_files.ts";
 import { parseInterval } from "../../cli/_time.ts";
 import { parseDockerfile, substitute } from "../../cli/_build.ts";
@@ -12,8 +15,37 @@ import { type Session, SessionStore, UsageError } from "../../cli/_session.ts";
 import { colorEnabled } from "../../cli/_term.ts";
 import { byobReaderOf } from "../../cli/_download.ts";
 import { dockerignore } from "../../cli/_dockerignore.ts";
+import { BuildCache } from "../../cli/_build_cache.ts";
 
 describe("cli parsers", () => {
+  it("keeps build's layer cache across builds, merging what two of them save", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "contree-build-cache-"));
+    try {
+      const path = join(dir, "cache", "default.json");
+      const one = await BuildCache.load(path);
+      const two = await BuildCache.load(path);
+      assert.equal(one.get("k1"), undefined);
+      one.set("k1", "image-1");
+      two.set("k2", "image-2");
+      await one.save();
+      await two.save();
+      const both = await BuildCache.load(path);
+      assert.equal(both.get("k1"), "image-1");
+      assert.equal(both.get("k2"), "image-2");
+      assert.equal(BuildCache.key({ a: 1 }), BuildCache.key({ a: 1 }));
+      assert.notEqual(BuildCache.key({ a: 1 }), BuildCache.key({ a: 2 }));
+      writeFileSync(path, "{not json");
+      const broken = await BuildCache.load(path);
+      assert.equal(broken.get("k1"), undefined);
+      broken.set("k3", "image-3");
+      await broken.save();
+      assert.deepEqual(JSON.parse(readFileSync(path, "utf8")), { k3: "image-3" });
+      assert.deepEqual(readdirSync(join(dir, "cache")), ["default.json"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("reads .dockerignore as Docker does", () => {
     const cases: [string, string, boolean][] = [
       ["*.log", "a.log", true],
