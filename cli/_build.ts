@@ -121,6 +121,7 @@ export async function build(
   const env: Record<string, string> = {};
   let image: string | undefined;
   let workdir = "";
+  let user: User | undefined;
   let files: NonNullable<InstanceSpawnRequest["files"]> = {};
   const vars = () => ({ ...args, ...env });
   const say = (text: string) => {
@@ -136,7 +137,14 @@ export async function build(
       timeout: options.timeout,
     };
     if (workdir) request.cwd = workdir;
-    if (Object.keys(env).length > 0) request.env = { ...env };
+    if (user && body.uid === undefined) {
+      request.uid = user.uid;
+      request.gid = user.gid;
+      // As the official CLI's `su` gives it: the user's home, unless ENV set HOME.
+      if (user.home !== undefined) request.env = { HOME: user.home };
+    }
+    const environment = { ...request.env, ...vars() };
+    if (Object.keys(environment).length > 0) request.env = environment;
     if (Object.keys(files).length > 0) request.files = files;
     const key = BuildCache.key({ ...request, timeout: undefined });
     const cached = options.cache === false ? undefined : cache.get(key);
@@ -210,8 +218,13 @@ export async function build(
             }
           }
           workdir = "";
+          user = undefined;
           break;
         }
+        case "USER":
+          say(step);
+          user = await userOf(contree, image, substitute(raw, vars()).trim(), where);
+          break;
         case "ENV":
           say(step);
           for (const [key, value] of parsePairs(raw, keyword)) env[key] = substitute(value, vars());
@@ -221,7 +234,14 @@ export async function build(
           const dir = substitute(raw, vars());
           const target = normalize(dir.startsWith("/") ? dir : join(workdir || "/", dir));
           workdir = "";
-          await run(where, { command: shellJoin(["mkdir", "-p", target]), shell: true });
+          // Made by root; a directory it makes for another USER is that user's, as in Docker.
+          const mkdir = shellJoin(["mkdir", "-p", target]);
+          const command = user && user.uid !== 0
+            ? `[ -d ${shellJoin([target])} ] || { ${mkdir} && ${
+              shellJoin(["chown", `${user.uid}:${user.gid}`, target])
+            }; }`
+            : mkdir;
+          await run(where, { command, shell: true, uid: 0, gid: 0 });
           workdir = target;
           break;
         }
@@ -283,7 +303,8 @@ export async function build(
         case "RUN": {
           say(step);
           const words = execForm(raw);
-          const command = words ? shellJoin(words) : substitute(raw, vars());
+          // Left to the shell, as in Docker: ARG and ENV values are in its environment.
+          const command = words ? shellJoin(words) : raw;
           await run(where, { command, shell: true });
           break;
         }
@@ -306,6 +327,55 @@ export async function build(
   await ctx.printer.flush();
   if (!ctx.structured) ctx.info(`Built ${image}${tag ? ` as ${tag}` : ""}`);
   return 0;
+}
+
+/** Who RUN steps run as after `USER`. */
+interface User {
+  uid: number;
+  gid: number;
+  home?: string;
+}
+
+/** The `:`-separated fields of the lines of a file of `image` (none when it has no such file). */
+async function colonTable(contree: Contree, image: string, path: string): Promise<string[][]> {
+  try {
+    const { body } = await contree.api.downloadStream(image, path);
+    const text = await new Response(body).text();
+    return text.split("\n").filter((line) => line && !line.startsWith("#")).map((line) =>
+      line.split(":")
+    );
+  } catch (error) {
+    if (error instanceof NotFoundError) return [];
+    throw error;
+  }
+}
+
+/**
+ * `USER name|uid[:group|gid]` as ids: names are looked up in the image's `/etc/passwd` and
+ * `/etc/group`; without a group, the user's own (0 for a uid the image does not list).
+ */
+async function userOf(
+  contree: Contree,
+  image: string | undefined,
+  spec: string,
+  where: string,
+): Promise<User> {
+  if (!image) throw new UsageError(`${where}: no FROM before it`);
+  const [name, group] = spec.split(":", 2);
+  const numeric = (text: string) => /^\d+$/.test(text) ? Number(text) : undefined;
+  const passwd = await colonTable(contree, image, "/etc/passwd");
+  const entry = passwd.find((fields) => fields[0] === name || fields[2] === name);
+  const uid = numeric(name) ?? numeric(entry?.[2] ?? "");
+  if (uid === undefined) throw new BuildError(`${where}: no user '${name}' in /etc/passwd`);
+  let gid = numeric(entry?.[3] ?? "") ?? 0;
+  if (group !== undefined) {
+    const groups = await colonTable(contree, image, "/etc/group");
+    const found = numeric(group) ??
+      numeric(groups.find((fields) => fields[0] === group)?.[2] ?? "");
+    if (found === undefined) throw new BuildError(`${where}: no group '${group}' in /etc/group`);
+    gid = found;
+  }
+  return { uid, gid, home: entry?.[5] };
 }
 
 /** Whether the server still has `uuid`. */

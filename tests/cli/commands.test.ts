@@ -397,6 +397,7 @@ for (const mode of ["binary", "deno"] as Mode[]) {
           "COPY src/ ./bin/",
           "COPY notes.txt /app/",
           'RUN echo "built by $WHO" > built.txt && ./bin/app.sh > out.txt',
+          'RUN for word in one "$OTHER"; do echo "$word"; done > words.txt',
           "COPY . /ctx/",
           "EXPOSE 80",
         ].join("\n"),
@@ -421,6 +422,8 @@ for (const mode of ["binary", "deno"] as Mode[]) {
       assert.equal((await contree(["cat", "/app/built.txt"])).stdout, "built by cli\n");
       assert.equal((await contree(["cat", "/app/out.txt"])).stdout, "app hello\n");
       assert.equal((await contree(["cat", "/app/notes.txt"])).stdout, "notes\n");
+      // RUN is left to the shell: its own variables work, ENV and ARG are in its environment.
+      assert.equal((await contree(["cat", "/app/words.txt"])).stdout, "one\nx\n");
       const copied = await contree(["run", "--", "find", "/ctx", "-type", "f"]);
       assert.deepEqual(copied.stdout.trim().split("\n").sort(), [
         "/ctx/Dockerfile",
@@ -445,6 +448,33 @@ for (const mode of ["binary", "deno"] as Mode[]) {
       const slow = await contree(["build", "-t", "1", "--dockerfile", join(dir, "Slow"), dir]);
       assert.equal(slow.code, 1);
       assert.match(slow.stderr, /Slow:2 timed out after 1 s/);
+    });
+
+    it("build runs the steps after USER as that user, with its home", async () => {
+      const dir = join(t.scratch, `user-${mode}`);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(
+        join(dir, "Dockerfile"),
+        [
+          "FROM tag:busybox:latest",
+          "RUN echo app:x:1234:1234::/home/app:/bin/sh >> /etc/passwd && " +
+          "echo staff2:x:2345: >> /etc/group",
+          "USER app:staff2",
+          "WORKDIR /srv/app",
+          'RUN echo "$(id -u):$(id -g) $HOME" > who && touch made',
+          "USER 0",
+          "RUN stat -c %u:%g /srv/app/made /srv/app > owners",
+        ].join("\n"),
+      );
+      const built = await t.run(mode, ["-S", session, "build", "--no-cache", dir]);
+      assert.equal(built.code, 0, built.stderr);
+      await contree(["use", /Built (\S+)/.exec(built.stderr)![1]]);
+      assert.equal((await contree(["cat", "/srv/app/who"])).stdout, "1234:2345 /home/app\n");
+      assert.equal((await contree(["cat", "/srv/app/owners"])).stdout, "1234:2345\n1234:2345\n");
+      writeFileSync(join(dir, "Nobody"), "FROM tag:busybox:latest\nUSER nobody2\nRUN true\n");
+      const unknown = await contree(["build", "--dockerfile", join(dir, "Nobody"), dir]);
+      assert.equal(unknown.code, 1);
+      assert.match(unknown.stderr, /Nobody:2: no user 'nobody2' in \/etc\/passwd/);
     });
 
     it("build reuses the steps its layer cache has and reruns from the first change", async () => {
