@@ -2,7 +2,13 @@
 // of sandbox runs; COPY files go up once (deduplicated) and land with the next RUN.
 import { readFile, stat } from "node:fs/promises";
 import { basename, join, normalize, relative, resolve } from "pathe";
-import { type Contree, decodeStream, type InstanceSpawnRequest, NotFoundError } from "../mod.ts";
+import {
+  type Contree,
+  decodeStream,
+  type InstanceSpawnRequest,
+  NotFoundError,
+  withProgress,
+} from "../mod.ts";
 import { BuildCache } from "./_build_cache.ts";
 import type { Context } from "./_context.ts";
 import { dockerignore } from "./_dockerignore.ts";
@@ -256,8 +262,9 @@ export async function build(
           }
           const dest = paths.at(-1)!;
           const sources = paths.slice(0, -1);
-          let owner = "u0:g0";
-          let mode = "";
+          let uid = 0;
+          let gid = 0;
+          let mode: number | undefined;
           for (const flag of flags) {
             const [name, value = ""] = flag.slice(2).split("=", 2);
             if (name === "chown") {
@@ -265,17 +272,28 @@ export async function build(
               if (!/^\d+$/.test(u) || !/^\d+$/.test(g)) {
                 throw new UsageError(`${where}: --chown takes numeric ids`);
               }
-              owner = `u${u}:g${g}`;
-            } else if (name === "chmod") mode = `:m${value}`;
-            else if (name === "from") {
+              [uid, gid] = [Number(u), Number(g)];
+            } else if (name === "chmod") {
+              if (!/^[0-7]{3,4}$/.test(value)) {
+                throw new UsageError(`${where}: --chmod takes an octal mode`);
+              }
+              mode = Number.parseInt(value, 8);
+            } else if (name === "from") {
               throw new UsageError(`${where}: COPY --from is not supported`);
             }
           }
           const base = normalize(dest.startsWith("/") ? dest : join(workdir || "/", dest));
+          const into = (name: string) =>
+            dest.endsWith("/") || sources.length > 1 ? join(base, name) : base;
           const specs: string[] = [];
           for (const source of sources) {
+            if (keyword === "ADD" && /^https?:\/\//i.test(source)) {
+              const uuid = await uploadUrl(ctx, contree, source, where);
+              files[into(urlFileName(source, where))] = { uuid, uid, gid, mode: mode ?? 0o644 };
+              continue;
+            }
             const local = resolve(root, source);
-            if (!local.startsWith(root)) {
+            if (local !== root && !local.startsWith(`${root}/`)) {
               throw new UsageError(`${where}: ${source} is outside the build context`);
             }
             const info = await stat(local).catch(() => undefined);
@@ -286,12 +304,12 @@ export async function build(
                 }`,
               );
             }
-            const target = info.isDirectory()
-              ? base
-              : dest.endsWith("/") || sources.length > 1
-              ? join(base, basename(local))
-              : base;
-            specs.push(`${local}:${target}:${owner}${mode}`);
+            const target = info.isDirectory() ? base : into(basename(local));
+            specs.push(
+              `${local}:${target}:u${uid}:g${gid}${
+                mode === undefined ? "" : `:m${mode.toString(8)}`
+              }`,
+            );
           }
           const mapped = await expandMappings(specs, [], "/", (path, directory) => {
             const ignored = ignore.ignores(relative(root, path));
@@ -327,6 +345,35 @@ export async function build(
   await ctx.printer.flush();
   if (!ctx.structured) ctx.info(`Built ${image}${tag ? ` as ${tag}` : ""}`);
   return 0;
+}
+
+/** ADD's URL source: fetched by this process and streamed into an upload. */
+async function uploadUrl(ctx: Context, contree: Contree, url: string, where: string) {
+  let response: Response;
+  try {
+    response = await fetch(url);
+  } catch (error) {
+    throw new BuildError(`${where}: ${url}: ${error instanceof Error ? error.message : error}`);
+  }
+  if (!response.ok || !response.body) {
+    await response.body?.cancel();
+    throw new BuildError(`${where}: ${url}: HTTP ${response.status}`);
+  }
+  const length = response.headers.get("content-length");
+  const total = length === null ? undefined : Number(length);
+  const bar = ctx.bar(`ADD ${url}`);
+  try {
+    return (await contree.api.uploadFile(withProgress(response.body, total, bar.update))).uuid;
+  } finally {
+    bar.stop();
+  }
+}
+
+/** The file name an ADD URL lands as in a directory: its path's last name. */
+function urlFileName(url: string, where: string): string {
+  const name = new URL(url).pathname.split("/").filter((part) => part !== "").at(-1);
+  if (!name) throw new UsageError(`${where}: ${url} names no file; give ADD a file destination`);
+  return decodeURIComponent(name);
 }
 
 /** Who RUN steps run as after `USER`. */

@@ -3,6 +3,8 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { type CliFixture, jsonLines, type Mode, startCli } from "./_cli.ts";
 
@@ -475,6 +477,48 @@ for (const mode of ["binary", "deno"] as Mode[]) {
       const unknown = await contree(["build", "--dockerfile", join(dir, "Nobody"), dir]);
       assert.equal(unknown.code, 1);
       assert.match(unknown.stderr, /Nobody:2: no user 'nobody2' in \/etc\/passwd/);
+    });
+
+    it("build ADDs files from URLs and keeps COPY inside the context", async () => {
+      const server = createServer((req, res) => {
+        if (req.url !== "/files/tool.sh") return res.writeHead(404).end();
+        res.writeHead(200, { "content-type": "text/plain" }).end("#!/bin/sh\necho tool ran\n");
+      });
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      try {
+        const dir = join(t.scratch, `add-${mode}`);
+        mkdirSync(dir, { recursive: true });
+        writeFileSync(
+          join(dir, "Dockerfile"),
+          [
+            "FROM tag:busybox:latest",
+            `ADD ${url}/files/tool.sh /opt/`,
+            `ADD --chmod=755 --chown=7:8 ${url}/files/tool.sh /usr/local/bin/tool`,
+            "RUN tool > /out && stat -c '%a %u:%g' /opt/tool.sh /usr/local/bin/tool >> /out",
+          ].join("\n"),
+        );
+        const built = await t.run(mode, ["-S", session, "build", dir]);
+        assert.equal(built.code, 0, built.stderr);
+        await contree(["use", /Built (\S+)/.exec(built.stderr)![1]]);
+        assert.equal((await contree(["cat", "/out"])).stdout, "tool ran\n644 0:0\n755 7:8\n");
+        writeFileSync(join(dir, "Missing"), `FROM tag:busybox:latest\nADD ${url}/nothing /x\n`);
+        const missing = await contree(["build", "--dockerfile", join(dir, "Missing"), dir]);
+        assert.equal(missing.code, 1);
+        assert.match(missing.stderr, /Missing:2: http:\S+\/nothing: HTTP 404/);
+        // A sibling directory whose name starts with the context's is still outside it.
+        mkdirSync(`${dir}-secrets`, { recursive: true });
+        writeFileSync(`${dir}-secrets/key`, "key\n");
+        writeFileSync(
+          join(dir, "Outside"),
+          `FROM tag:busybox:latest\nCOPY ../add-${mode}-secrets/key /key\n`,
+        );
+        const outside = await contree(["build", "--dockerfile", join(dir, "Outside"), dir]);
+        assert.equal(outside.code, 1);
+        assert.match(outside.stderr, /is outside the build context/);
+      } finally {
+        server.close();
+      }
     });
 
     it("build reuses the steps its layer cache has and reruns from the first change", async () => {
