@@ -187,7 +187,9 @@ function program(done: (code: number) => void): Command {
       })
     ));
 
-  sub("build", "build an image from a Dockerfile (FROM, ARG, ENV, WORKDIR, COPY, RUN)", ["bd"])
+  sub("build", "build an image from a Dockerfile (FROM, ARG, ENV, WORKDIR, COPY, ADD, USER, RUN)", [
+    "bd",
+  ])
     .argument("[context]", "the build context directory", ".")
     .option("--dockerfile <path>", "the Dockerfile (default: CONTEXT/Dockerfile)")
     .option("--tag <name>", "tag the result")

@@ -1,5 +1,6 @@
-// `contree build`: a Dockerfile subset (FROM, ARG, ENV, WORKDIR, COPY, RUN) run as a chain
-// of sandbox runs; COPY files go up once (deduplicated) and land with the next RUN.
+// `contree build`: a Dockerfile subset (FROM, ARG, ENV, WORKDIR, COPY, ADD, USER, RUN) run as a
+// chain of sandbox runs, each reused from the layer cache when nothing it depends on changed;
+// COPY and ADD files go up once (deduplicated) and land with the next RUN.
 import { readFile, stat } from "node:fs/promises";
 import { basename, join, normalize, relative, resolve } from "pathe";
 import {
