@@ -25,7 +25,7 @@ import {
 } from "./_cmd_session.ts";
 import { diff } from "./_cmd_diff.ts";
 import { build, BuildError, type BuildOptions } from "./_build.ts";
-import { BROKEN_PIPE, isBrokenPipe, runCommand } from "./_run.ts";
+import { BROKEN_PIPE, INTERRUPTED, InterruptedError, isBrokenPipe, runCommand } from "./_run.ts";
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 const integer = (name: string) => (value: string) => {
@@ -410,6 +410,10 @@ export async function main(argv: string[]): Promise<number> {
 
 function report(error: unknown): number {
   if (isBrokenPipe(error)) return BROKEN_PIPE;
+  if (error instanceof InterruptedError) {
+    writeErr(`error: ${error.message}\n`);
+    return INTERRUPTED;
+  }
   if (error instanceof CommanderError) {
     if (
       error.code === "commander.helpDisplayed" || error.code === "commander.version" ||

@@ -15,7 +15,7 @@ import type { Context } from "./_context.ts";
 import { dockerignore } from "./_dockerignore.ts";
 import { expandMappings, uploadFiles } from "./_files.ts";
 import { deriveTag, normalizeRegistryUrl } from "./_cmd_images.ts";
-import { resolveImage, shellJoin } from "./_run.ts";
+import { cancelOnInterrupt, InterruptedError, resolveImage, shellJoin } from "./_run.ts";
 import { UsageError } from "./_session.ts";
 import { writeErr } from "./_term.ts";
 
@@ -167,11 +167,19 @@ export async function build(
     let completion:
       | { status: string; result_image_uuid?: string | null; error?: string | null }
       | undefined;
-    for await (const event of contree.api.followOperationEvents(uuid)) {
-      if ((event.type === "stdout" || event.type === "stderr") && !ctx.structured) {
-        writeErr(new TextDecoder().decode(decodeStream(event.data)));
-      } else if (event.type === "exit" && (event.spid ?? 1) === 1) exit = event.data;
-      else if (event.type === "completion") completion = event.data;
+    const interrupt = cancelOnInterrupt(contree, uuid);
+    try {
+      for await (const event of contree.api.followOperationEvents(uuid)) {
+        if ((event.type === "stdout" || event.type === "stderr") && !ctx.structured) {
+          writeErr(new TextDecoder().decode(decodeStream(event.data)));
+        } else if (event.type === "exit" && (event.spid ?? 1) === 1) exit = event.data;
+        else if (event.type === "completion") completion = event.data;
+      }
+    } finally {
+      interrupt.stop();
+    }
+    if (interrupt.interrupted) {
+      throw new InterruptedError(`${title} interrupted: operation ${uuid} cancelled`);
     }
     if (exit?.timed_out) {
       throw new BuildError(`${title} timed out after ${options.timeout} s (see --timeout)`);

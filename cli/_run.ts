@@ -34,6 +34,36 @@ export interface RunCommandOptions {
 /** The exit code after a broken pipe (128 + SIGPIPE), as the official CLI uses. */
 export const BROKEN_PIPE = 141;
 
+/** The exit code after Ctrl-C (128 + SIGINT), as a shell gives it. */
+export const INTERRUPTED = 130;
+
+/** Ctrl-C stopped a command: its operation was cancelled. */
+export class InterruptedError extends Error {
+  override name = "InterruptedError";
+}
+
+/**
+ * Until `stop()`, Ctrl-C cancels operation `uuid`, as in the official CLI (the API signals
+ * spawned subprocesses only, not the main command); `interrupted` says whether it came.
+ */
+export function cancelOnInterrupt(
+  contree: Contree,
+  uuid: string,
+): { readonly interrupted: boolean; stop(): void } {
+  let interrupted = false;
+  const cancel = () => {
+    interrupted = true;
+    contree.api.cancelOperation(uuid).catch(() => {});
+  };
+  process.on("SIGINT", cancel);
+  return {
+    get interrupted() {
+      return interrupted;
+    },
+    stop: () => void process.off("SIGINT", cancel),
+  };
+}
+
 /** Whether `error` is a write to a closed pipe. */
 export function isBrokenPipe(error: unknown): boolean {
   const code = (error as { code?: string })?.code;
@@ -228,15 +258,7 @@ async function follow(
   let completion:
     | { status: string; result_image_uuid?: string | null; error?: string | null }
     | undefined;
-  let interrupted = 0;
-  const onSigint = () => {
-    interrupted++;
-    if (interrupted === 1) {
-      ctx.warn(`sending SIGINT to ${uuid} (Ctrl-C again to cancel the operation)`);
-      contree.api.killSubprocess(uuid, 1, "INT").catch(() => contree.api.cancelOperation(uuid));
-    } else contree.api.cancelOperation(uuid).catch(() => {});
-  };
-  process.on("SIGINT", onSigint);
+  const interrupt = cancelOnInterrupt(contree, uuid);
   try {
     for await (const event of contree.api.followOperationEvents(uuid)) {
       if (event.type === "stdout" || event.type === "stderr") {
@@ -256,8 +278,9 @@ async function follow(
     await contree.api.cancelOperation(uuid).catch(() => {});
     return BROKEN_PIPE;
   } finally {
-    process.off("SIGINT", onSigint);
+    interrupt.stop();
   }
+  if (interrupt.interrupted) throw new InterruptedError(`interrupted: operation ${uuid} cancelled`);
   const status = completion?.status ?? "UNKNOWN";
   const result = completion?.result_image_uuid ?? null;
   if (status === "SUCCESS" && result && !options.disposable) {

@@ -3,10 +3,12 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { type CliFixture, jsonLines, type Mode, startCli } from "./_cli.ts";
+import process from "node:process";
+import { type CliFixture, commandLine, jsonLines, type Mode, startCli } from "./_cli.ts";
 
 for (const mode of ["binary", "deno"] as Mode[]) {
   describe(`contree commands (${mode})`, () => {
@@ -519,6 +521,50 @@ for (const mode of ["binary", "deno"] as Mode[]) {
       } finally {
         server.close();
       }
+    });
+
+    it("Ctrl-C cancels the operation of run and of build's step, exiting 130", async () => {
+      /** Starts `contree ARGS`, sends it SIGINT once `ready` is printed, and waits for its end. */
+      const interrupt = (args: string[]) =>
+        new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+          const argv = [...commandLine(mode), "-S", session, ...args];
+          const child = spawn(argv[0], argv.slice(1), {
+            env: { ...process.env, CONTREE_HOME: t.home, NO_COLOR: "1" },
+            cwd: t.scratch,
+            stdio: ["ignore", "pipe", "pipe"],
+          });
+          let output = "";
+          let stderr = "";
+          const watch = (chunk: Buffer, into: "out" | "err") => {
+            if (into === "err") stderr += chunk;
+            if (!output.includes("ready") && (output += chunk).includes("ready")) {
+              // Not child.kill: Deno's node:child_process then reports the signal it sent as
+              // the cause of the exit, whatever the exit code.
+              process.kill(child.pid!, "SIGINT");
+            }
+          };
+          child.stdout.on("data", (chunk) => watch(chunk, "out"));
+          child.stderr.on("data", (chunk) => watch(chunk, "err"));
+          child.on("error", reject);
+          child.on("close", (code) => resolve({ code, stderr }));
+        });
+      const cancelled = async (result: { code: number | null; stderr: string }) => {
+        assert.equal(result.code, 130, result.stderr);
+        const uuid = /interrupted: operation (\S+) cancelled/.exec(result.stderr)?.[1];
+        assert.ok(uuid, result.stderr);
+        const [op] = await json(["show", uuid]);
+        assert.equal(op.status, "CANCELLED");
+      };
+      await contree(["use", "tag:busybox:latest"]);
+      await cancelled(await interrupt(["run", "-s", "--", "echo ready; sleep 60"]));
+      const dir = join(t.scratch, `interrupted-${mode}`);
+      mkdirSync(dir, { recursive: true });
+      // `rea""dy`: the step's title, printed before it runs, must not say "ready".
+      writeFileSync(
+        join(dir, "Dockerfile"),
+        'FROM tag:busybox:latest\nRUN echo rea""dy; sleep 60\n',
+      );
+      await cancelled(await interrupt(["build", dir]));
     });
 
     it("build reuses the steps its layer cache has and reruns from the first change", async () => {
