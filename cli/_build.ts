@@ -15,7 +15,13 @@ import type { Context } from "./_context.ts";
 import { dockerignore } from "./_dockerignore.ts";
 import { expandMappings, uploadFiles } from "./_files.ts";
 import { deriveTag, normalizeRegistryUrl } from "./_cmd_images.ts";
-import { cancelOnInterrupt, InterruptedError, resolveImage, shellJoin } from "./_run.ts";
+import {
+  cancelOnInterrupt,
+  exitStatus,
+  InterruptedError,
+  resolveImage,
+  shellJoin,
+} from "./_run.ts";
 import { UsageError } from "./_session.ts";
 import { writeErr } from "./_term.ts";
 
@@ -163,7 +169,7 @@ export async function build(
       return;
     }
     const { uuid } = await contree.api.spawnInstance(request);
-    let exit: { code: number; timed_out: boolean } | undefined;
+    let exit: { code: number; signal: number; timed_out: boolean } | undefined;
     let completion:
       | { status: string; result_image_uuid?: string | null; error?: string | null }
       | undefined;
@@ -185,11 +191,12 @@ export async function build(
       throw new BuildError(`${title} timed out after ${options.timeout} s (see --timeout)`);
     }
     if (
-      completion?.status !== "SUCCESS" || !completion.result_image_uuid || (exit?.code ?? 0) !== 0
+      completion?.status !== "SUCCESS" || !completion.result_image_uuid ||
+      (exit && exitStatus(exit) !== 0)
     ) {
       throw new BuildError(
         `${title} failed: ${
-          exit ? `exit code ${exit.code}` : completion?.error ?? completion?.status
+          exit ? `exit code ${exitStatus(exit)}` : completion?.error ?? completion?.status
         }`,
       );
     }

@@ -34,6 +34,16 @@ export interface RunCommandOptions {
 /** The exit code after a broken pipe (128 + SIGPIPE), as the official CLI uses. */
 export const BROKEN_PIPE = 141;
 
+/**
+ * A command's end as an exit status, as a shell reports it: its code, 128 + the signal that
+ * killed it, or 124 when its time ran out (as `timeout` gives).
+ */
+export function exitStatus(exit: { code: number; signal: number; timed_out: boolean }): number {
+  if (exit.timed_out) return 124;
+  if (exit.signal > 0) return 128 + exit.signal;
+  return exit.code >= 0 ? exit.code : 1;
+}
+
 /** The exit code after Ctrl-C (128 + SIGINT), as a shell gives it. */
 export const INTERRUPTED = 130;
 
@@ -254,7 +264,7 @@ async function follow(
   const live = !ctx.structured;
   const out: Uint8Array[] = [];
   const err: Uint8Array[] = [];
-  let exit: { code: number; timed_out: boolean } | undefined;
+  let exit: { code: number; signal: number; timed_out: boolean } | undefined;
   let completion:
     | { status: string; result_image_uuid?: string | null; error?: string | null }
     | undefined;
@@ -267,7 +277,7 @@ async function follow(
         if (event.type === "stdout") live ? await writeOut(bytes) : out.push(bytes);
         else live ? writeErr(new TextDecoder().decode(bytes)) : err.push(bytes);
       } else if (event.type === "exit" && (event.spid ?? 1) === 1) {
-        exit = { code: event.data.code, timed_out: event.data.timed_out };
+        exit = event.data;
       } else if (event.type === "completion") {
         completion = event.data;
       }
@@ -311,6 +321,6 @@ async function follow(
     });
     await ctx.printer.flush();
   }
-  if (exit) return exit.code;
+  if (exit) return exitStatus(exit);
   return status === "SUCCESS" ? 0 : 1;
 }

@@ -129,6 +129,11 @@ for (const mode of ["binary", "deno"] as Mode[]) {
       assert.equal(failed.code, 7);
       assert.equal(failed.stdout, "out\n");
       assert.match(failed.stderr, /err\n/);
+      // Killed by a signal: 128 + its number; out of time: 124, as a shell and `timeout` say.
+      assert.equal((await contree(["run", "-s", "--", "kill -TERM $$"])).code, 143);
+      const late = await contree(["run", "-t", "1", "--", "sleep", "10"]);
+      assert.equal(late.code, 124);
+      assert.match(late.stderr, /timed out after 1s/);
       const shell = await contree([
         "run",
         "-s",
