@@ -12,8 +12,9 @@ import {
 } from "../mod.ts";
 import { BuildCache } from "./_build_cache.ts";
 import type { Context } from "./_context.ts";
-import { dockerignore } from "./_dockerignore.ts";
-import { expandMappings, uploadFiles } from "./_files.ts";
+import { type Dockerignore, dockerignore } from "./_dockerignore.ts";
+import { execForm, parseDockerfile, parsePairs, substitute } from "./_dockerfile.ts";
+import { expandMappings, type UploadedFile, uploadFiles } from "./_files.ts";
 import { deriveTag, normalizeRegistryUrl } from "./_cmd_images.ts";
 import {
   cancelOnInterrupt,
@@ -24,74 +25,6 @@ import {
 } from "./_run.ts";
 import { UsageError } from "./_session.ts";
 import { writeErr } from "./_term.ts";
-
-/** One instruction of a Dockerfile. */
-export interface Instruction {
-  keyword: string;
-  args: string;
-  line: number;
-}
-
-/** Splits a Dockerfile into instructions (comments dropped, `\` continuations joined). */
-export function parseDockerfile(text: string): Instruction[] {
-  const out: Instruction[] = [];
-  let buffer = "";
-  let start = 0;
-  text.split(/\r?\n/).forEach((raw, index) => {
-    const line = raw.trim();
-    if (buffer === "" && (line === "" || line.startsWith("#"))) return;
-    if (buffer !== "" && line.startsWith("#")) return;
-    if (buffer === "") start = index + 1;
-    if (line.endsWith("\\")) {
-      buffer += line.slice(0, -1) + " ";
-      return;
-    }
-    buffer += line;
-    const match = /^(\S+)\s*(.*)$/s.exec(buffer.trim());
-    if (match) out.push({ keyword: match[1].toUpperCase(), args: match[2].trim(), line: start });
-    buffer = "";
-  });
-  if (buffer.trim()) {
-    throw new UsageError(`Dockerfile ends inside a continued line (line ${start})`);
-  }
-  return out;
-}
-
-/** Replaces `$NAME`, `${NAME}` and `${NAME:-default}` from `vars`. */
-export function substitute(text: string, vars: Record<string, string>): string {
-  return text.replace(
-    /\$\{(\w+)(?::-([^}]*))?\}|\$(\w+)/g,
-    (_, braced: string | undefined, fallback: string | undefined, bare: string | undefined) => {
-      const name = braced ?? bare!;
-      return vars[name] ?? fallback ?? "";
-    },
-  );
-}
-
-/** `KEY=VALUE KEY2="two words"`, or the legacy `KEY VALUE`. */
-function parsePairs(args: string, keyword: string): [string, string][] {
-  if (!/^\w+=/.test(args)) {
-    const match = /^(\w+)\s+(.*)$/s.exec(args);
-    if (!match) throw new UsageError(`${keyword} ${args}: expected KEY=VALUE`);
-    return [[match[1], match[2]]];
-  }
-  const pairs: [string, string][] = [];
-  const re = /(\w+)=("((?:[^"\\]|\\.)*)"|'([^']*)'|(\S*))/g;
-  for (const m of args.matchAll(re)) {
-    pairs.push([m[1], m[3] !== undefined ? m[3].replace(/\\(.)/g, "$1") : m[4] ?? m[5] ?? ""]);
-  }
-  return pairs;
-}
-
-/** A JSON exec form (`["a", "b"]`), or undefined for the shell form. */
-function execForm(args: string): string[] | undefined {
-  if (!args.startsWith("[")) return undefined;
-  try {
-    const words = JSON.parse(args);
-    if (Array.isArray(words) && words.every((w) => typeof w === "string")) return words;
-  } catch { /* the shell form */ }
-  return undefined;
-}
 
 /** Options of `build`. */
 export interface BuildOptions {
@@ -271,67 +204,8 @@ export async function build(
         case "ADD": {
           say(step);
           const words = (execForm(raw) ?? raw.split(/\s+/)).map((w) => substitute(w, vars()));
-          const flags = words.filter((w) => w.startsWith("--"));
-          const paths = words.filter((w) => !w.startsWith("--"));
-          if (paths.length < 2) {
-            throw new UsageError(`${where}: COPY needs a source and a destination`);
-          }
-          const dest = paths.at(-1)!;
-          const sources = paths.slice(0, -1);
-          let uid = 0;
-          let gid = 0;
-          let mode: number | undefined;
-          for (const flag of flags) {
-            const [name, value = ""] = flag.slice(2).split("=", 2);
-            if (name === "chown") {
-              const [u, g = u] = value.split(":");
-              if (!/^\d+$/.test(u) || !/^\d+$/.test(g)) {
-                throw new UsageError(`${where}: --chown takes numeric ids`);
-              }
-              [uid, gid] = [Number(u), Number(g)];
-            } else if (name === "chmod") {
-              if (!/^[0-7]{3,4}$/.test(value)) {
-                throw new UsageError(`${where}: --chmod takes an octal mode`);
-              }
-              mode = Number.parseInt(value, 8);
-            } else if (name === "from") {
-              throw new UsageError(`${where}: COPY --from is not supported`);
-            }
-          }
-          const base = normalize(dest.startsWith("/") ? dest : join(workdir || "/", dest));
-          const into = (name: string) =>
-            dest.endsWith("/") || sources.length > 1 ? join(base, name) : base;
-          const specs: string[] = [];
-          for (const source of sources) {
-            if (keyword === "ADD" && /^https?:\/\//i.test(source)) {
-              const uuid = await uploadUrl(ctx, contree, source, where);
-              files[into(urlFileName(source, where))] = { uuid, uid, gid, mode: mode ?? 0o644 };
-              continue;
-            }
-            const local = resolve(root, source);
-            if (local !== root && !local.startsWith(`${root}/`)) {
-              throw new UsageError(`${where}: ${source} is outside the build context`);
-            }
-            const info = await stat(local).catch(() => undefined);
-            if (!info || (local !== root && ignore.ignores(relative(root, local)))) {
-              throw new UsageError(
-                `${where}: ${source} not found in the build context${
-                  info ? " (.dockerignore leaves it out)" : ""
-                }`,
-              );
-            }
-            const target = info.isDirectory() ? base : into(basename(local));
-            specs.push(
-              `${local}:${target}:u${uid}:g${gid}${
-                mode === undefined ? "" : `:m${mode.toString(8)}`
-              }`,
-            );
-          }
-          const mapped = await expandMappings(specs, [], "/", (path, directory) => {
-            const ignored = ignore.ignores(relative(root, path));
-            return directory ? ignored && !ignore.reincludes : ignored;
-          });
-          Object.assign(files, await uploadFiles(ctx, contree, mapped));
+          const scope = { ctx, contree, root, ignore, workdir, where };
+          Object.assign(files, await copyFiles(scope, keyword, words));
           break;
         }
         case "RUN": {
@@ -361,6 +235,88 @@ export async function build(
   await ctx.printer.flush();
   if (!ctx.structured) ctx.info(`Built ${image}${tag ? ` as ${tag}` : ""}`);
   return 0;
+}
+
+/** What COPY and ADD read from the build. */
+interface CopyScope {
+  ctx: Context;
+  contree: Contree;
+  /** The build context, absolute. */
+  root: string;
+  ignore: Dockerignore;
+  workdir: string;
+  /** `Dockerfile:LINE`, for messages. */
+  where: string;
+}
+
+/**
+ * COPY or ADD with its (substituted) words: uploads the sources (files and walked directories
+ * of the context, and ADD's URLs) and returns them by their path in the image.
+ */
+async function copyFiles(
+  { ctx, contree, root, ignore, workdir, where }: CopyScope,
+  keyword: "COPY" | "ADD",
+  words: string[],
+): Promise<Record<string, UploadedFile>> {
+  const flags = words.filter((w) => w.startsWith("--"));
+  const paths = words.filter((w) => !w.startsWith("--"));
+  if (paths.length < 2) {
+    throw new UsageError(`${where}: ${keyword} needs a source and a destination`);
+  }
+  const dest = paths.at(-1)!;
+  const sources = paths.slice(0, -1);
+  let uid = 0;
+  let gid = 0;
+  let mode: number | undefined;
+  for (const flag of flags) {
+    const [name, value = ""] = flag.slice(2).split("=", 2);
+    if (name === "chown") {
+      const [u, g = u] = value.split(":");
+      if (!/^\d+$/.test(u) || !/^\d+$/.test(g)) {
+        throw new UsageError(`${where}: --chown takes numeric ids`);
+      }
+      [uid, gid] = [Number(u), Number(g)];
+    } else if (name === "chmod") {
+      if (!/^[0-7]{3,4}$/.test(value)) {
+        throw new UsageError(`${where}: --chmod takes an octal mode`);
+      }
+      mode = Number.parseInt(value, 8);
+    } else if (name === "from") {
+      throw new UsageError(`${where}: ${keyword} --from is not supported`);
+    }
+  }
+  const base = normalize(dest.startsWith("/") ? dest : join(workdir || "/", dest));
+  const into = (name: string) => dest.endsWith("/") || sources.length > 1 ? join(base, name) : base;
+  const files: Record<string, UploadedFile> = {};
+  const specs: string[] = [];
+  for (const source of sources) {
+    if (keyword === "ADD" && /^https?:\/\//i.test(source)) {
+      const uuid = await uploadUrl(ctx, contree, source, where);
+      files[into(urlFileName(source, where))] = { uuid, uid, gid, mode: mode ?? 0o644 };
+      continue;
+    }
+    const local = resolve(root, source);
+    if (local !== root && !local.startsWith(`${root}/`)) {
+      throw new UsageError(`${where}: ${source} is outside the build context`);
+    }
+    const info = await stat(local).catch(() => undefined);
+    if (!info || (local !== root && ignore.ignores(relative(root, local)))) {
+      throw new UsageError(
+        `${where}: ${source} not found in the build context${
+          info ? " (.dockerignore leaves it out)" : ""
+        }`,
+      );
+    }
+    const target = info.isDirectory() ? base : into(basename(local));
+    specs.push(
+      `${local}:${target}:u${uid}:g${gid}${mode === undefined ? "" : `:m${mode.toString(8)}`}`,
+    );
+  }
+  const mapped = await expandMappings(specs, [], "/", (path, directory) => {
+    const ignored = ignore.ignores(relative(root, path));
+    return directory ? ignored && !ignore.reincludes : ignored;
+  });
+  return Object.assign(files, await uploadFiles(ctx, contree, mapped));
 }
 
 /** ADD's URL source: fetched by this process and streamed into an upload. */

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseMapping } from "../../cli/_files.ts";
 import { parseInterval } from "../../cli/_time.ts";
-import { parseDockerfile, substitute } from "../../cli/_build.ts";
+import { parseDockerfile, substitute } from "../../cli/_dockerfile.ts";
 import { deriveTag, expandBraces, normalizeRegistryUrl } from "../../cli/_cmd_images.ts";
 import { graphLines } from "../../cli/_cmd_session.ts";
 import { parseEnv, shellJoin } from "../../cli/_run.ts";
