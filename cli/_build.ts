@@ -13,6 +13,7 @@ import {
 import { BuildCache } from "./_build_cache.ts";
 import type { Context } from "./_context.ts";
 import { type Dockerignore, dockerignore } from "./_dockerignore.ts";
+import { ImageAccounts } from "./_image_accounts.ts";
 import { execForm, parseDockerfile, parsePairs, substitute } from "./_dockerfile.ts";
 import { expandMappings, type UploadedFile, uploadFiles } from "./_files.ts";
 import { deriveTag, normalizeRegistryUrl } from "./_cmd_images.ts";
@@ -178,7 +179,13 @@ export async function build(
         }
         case "USER":
           say(step);
-          user = await userOf(contree, image, substitute(raw, vars()).trim(), where);
+          if (!image) throw new UsageError(`${where}: no FROM before it`);
+          user = await idsOf(
+            new ImageAccounts(contree, image),
+            substitute(raw, vars()).trim(),
+            where,
+            "primary",
+          );
           break;
         case "ENV":
           say(step);
@@ -204,7 +211,8 @@ export async function build(
         case "ADD": {
           say(step);
           const words = (execForm(raw) ?? raw.split(/\s+/)).map((w) => substitute(w, vars()));
-          const scope = { ctx, contree, root, ignore, workdir, where };
+          if (!image) throw new UsageError(`${where}: no FROM before it`);
+          const scope = { ctx, contree, image, root, ignore, workdir, where };
           Object.assign(files, await copyFiles(scope, keyword, words));
           break;
         }
@@ -241,6 +249,8 @@ export async function build(
 interface CopyScope {
   ctx: Context;
   contree: Contree;
+  /** The image the files land on (its users and groups name `--chown` ids). */
+  image: string;
   /** The build context, absolute. */
   root: string;
   ignore: Dockerignore;
@@ -254,7 +264,7 @@ interface CopyScope {
  * of the context, and ADD's URLs) and returns them by their path in the image.
  */
 async function copyFiles(
-  { ctx, contree, root, ignore, workdir, where }: CopyScope,
+  { ctx, contree, image, root, ignore, workdir, where }: CopyScope,
   keyword: "COPY" | "ADD",
   words: string[],
 ): Promise<Record<string, UploadedFile>> {
@@ -271,11 +281,7 @@ async function copyFiles(
   for (const flag of flags) {
     const [name, value = ""] = flag.slice(2).split("=", 2);
     if (name === "chown") {
-      const [u, g = u] = value.split(":");
-      if (!/^\d+$/.test(u) || !/^\d+$/.test(g)) {
-        throw new UsageError(`${where}: --chown takes numeric ids`);
-      }
-      [uid, gid] = [Number(u), Number(g)];
+      ({ uid, gid } = await idsOf(new ImageAccounts(contree, image), value, where, "uid"));
     } else if (name === "chmod") {
       if (!/^[0-7]{3,4}$/.test(value)) {
         throw new UsageError(`${where}: --chmod takes an octal mode`);
@@ -355,46 +361,27 @@ interface User {
   home?: string;
 }
 
-/** The `:`-separated fields of the lines of a file of `image` (none when it has no such file). */
-async function colonTable(contree: Contree, image: string, path: string): Promise<string[][]> {
-  try {
-    const { body } = await contree.api.downloadStream(image, path);
-    const text = await new Response(body).text();
-    return text.split("\n").filter((line) => line && !line.startsWith("#")).map((line) =>
-      line.split(":")
-    );
-  } catch (error) {
-    if (error instanceof NotFoundError) return [];
-    throw error;
-  }
-}
-
 /**
- * `USER name|uid[:group|gid]` as ids: names are looked up in the image's `/etc/passwd` and
- * `/etc/group`; without a group, the user's own (0 for a uid the image does not list).
+ * `user[:group]` (numbers, or names in the image's accounts) as ids. Without a group: the
+ * user's primary group for USER, the uid itself for `--chown` (as Docker does).
  */
-async function userOf(
-  contree: Contree,
-  image: string | undefined,
+async function idsOf(
+  accounts: ImageAccounts,
   spec: string,
   where: string,
+  groupless: "primary" | "uid",
 ): Promise<User> {
-  if (!image) throw new UsageError(`${where}: no FROM before it`);
   const [name, group] = spec.split(":", 2);
-  const numeric = (text: string) => /^\d+$/.test(text) ? Number(text) : undefined;
-  const passwd = await colonTable(contree, image, "/etc/passwd");
-  const entry = passwd.find((fields) => fields[0] === name || fields[2] === name);
-  const uid = numeric(name) ?? numeric(entry?.[2] ?? "");
+  const account = await accounts.user(name);
+  const uid = /^\d+$/.test(name) ? Number(name) : account?.uid;
   if (uid === undefined) throw new BuildError(`${where}: no user '${name}' in /etc/passwd`);
-  let gid = numeric(entry?.[3] ?? "") ?? 0;
+  let gid = groupless === "uid" ? uid : account?.gid ?? 0;
   if (group !== undefined) {
-    const groups = await colonTable(contree, image, "/etc/group");
-    const found = numeric(group) ??
-      numeric(groups.find((fields) => fields[0] === group)?.[2] ?? "");
+    const found = /^\d+$/.test(group) ? Number(group) : await accounts.group(group);
     if (found === undefined) throw new BuildError(`${where}: no group '${group}' in /etc/group`);
     gid = found;
   }
-  return { uid, gid, home: entry?.[5] };
+  return { uid, gid, home: account?.home };
 }
 
 /** Whether the server still has `uuid`. */

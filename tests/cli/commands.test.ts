@@ -459,9 +459,10 @@ for (const mode of ["binary", "deno"] as Mode[]) {
       assert.match(slow.stderr, /Slow:2 timed out after 1 s/);
     });
 
-    it("build runs the steps after USER as that user, with its home", async () => {
+    it("build runs the steps after USER as that user, with its home; COPY --chown takes names", async () => {
       const dir = join(t.scratch, `user-${mode}`);
       mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, "f.txt"), "f\n");
       writeFileSync(
         join(dir, "Dockerfile"),
         [
@@ -472,14 +473,19 @@ for (const mode of ["binary", "deno"] as Mode[]) {
           "WORKDIR /srv/app",
           'RUN echo "$(id -u):$(id -g) $HOME" > who && touch made',
           "USER 0",
-          "RUN stat -c %u:%g /srv/app/made /srv/app > owners",
+          "COPY --chown=app:staff2 f.txt /srv/named",
+          "COPY --chown=app f.txt /srv/user-only",
+          "RUN stat -c %u:%g /srv/app/made /srv/app /srv/named /srv/user-only > owners",
         ].join("\n"),
       );
       const built = await t.run(mode, ["-S", session, "build", "--no-cache", dir]);
       assert.equal(built.code, 0, built.stderr);
       await contree(["use", /Built (\S+)/.exec(built.stderr)![1]]);
       assert.equal((await contree(["cat", "/srv/app/who"])).stdout, "1234:2345 /home/app\n");
-      assert.equal((await contree(["cat", "/srv/app/owners"])).stdout, "1234:2345\n1234:2345\n");
+      assert.equal(
+        (await contree(["cat", "/srv/app/owners"])).stdout,
+        "1234:2345\n1234:2345\n1234:2345\n1234:1234\n",
+      );
       writeFileSync(join(dir, "Nobody"), "FROM tag:busybox:latest\nUSER nobody2\nRUN true\n");
       const unknown = await contree(["build", "--dockerfile", join(dir, "Nobody"), dir]);
       assert.equal(unknown.code, 1);
