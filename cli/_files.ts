@@ -220,8 +220,8 @@ export async function uploadFiles(
 
 /**
  * Uploads `missing`, adding each one's UUID to `uuids`. A small file goes as one buffer: sent
- * with its length it takes one round trip, where a streamed body's last chunk waits for the
- * server's delayed ACK (about 40 ms a file on loopback).
+ * with its length it took 2 ms on loopback, where sent as a stream (chunked) it took about
+ * 40 ms under Deno, the length of a delayed ACK.
  */
 async function uploadMissing(
   ctx: Context,
