@@ -561,6 +561,8 @@ export class ContreeClient {
    * `POST /v1/files`: uploads content. A `ReadableStream` is sent chunked and,
    * unlike a `Uint8Array` or `Blob`, never retried; its timeout counts from the
    * last chunk taken, so a long upload fails only when its bytes stop moving.
+   * Send small content as a buffer: under Deno a small chunked upload took about
+   * 40 ms on loopback, the same bytes as a buffer 2 ms.
    *
    * @example
    * ```ts
