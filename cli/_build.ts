@@ -3,13 +3,7 @@
 // COPY and ADD files go up once (deduplicated) and land with the next RUN.
 import { readFile, stat } from "node:fs/promises";
 import { basename, join, normalize, relative, resolve } from "pathe";
-import {
-  type Contree,
-  decodeStream,
-  type InstanceSpawnRequest,
-  NotFoundError,
-  withProgress,
-} from "../mod.ts";
+import { type Contree, type InstanceSpawnRequest, NotFoundError, withProgress } from "../mod.ts";
 import { BuildCache } from "./_build_cache.ts";
 import type { Context } from "./_context.ts";
 import { type Dockerignore, dockerignore } from "./_dockerignore.ts";
@@ -17,13 +11,7 @@ import { ImageAccounts } from "./_image_accounts.ts";
 import { execForm, parseDockerfile, parsePairs, substitute } from "./_dockerfile.ts";
 import { expandMappings, type UploadedFile, uploadFiles } from "./_files.ts";
 import { deriveTag, normalizeRegistryUrl } from "./_cmd_images.ts";
-import {
-  cancelOnInterrupt,
-  exitStatus,
-  InterruptedError,
-  resolveImage,
-  shellJoin,
-} from "./_run.ts";
+import { exitStatus, followOperation, resolveImage, shellJoin } from "./_run.ts";
 import { UsageError } from "./_session.ts";
 import { writeErr } from "./_term.ts";
 
@@ -103,24 +91,9 @@ export async function build(
       return;
     }
     const { uuid } = await contree.api.spawnInstance(request);
-    let exit: { code: number; signal: number; timed_out: boolean } | undefined;
-    let completion:
-      | { status: string; result_image_uuid?: string | null; error?: string | null }
-      | undefined;
-    const interrupt = cancelOnInterrupt(contree, uuid);
-    try {
-      for await (const event of contree.api.followOperationEvents(uuid)) {
-        if ((event.type === "stdout" || event.type === "stderr") && !ctx.structured) {
-          writeErr(new TextDecoder().decode(decodeStream(event.data)));
-        } else if (event.type === "exit" && (event.spid ?? 1) === 1) exit = event.data;
-        else if (event.type === "completion") completion = event.data;
-      }
-    } finally {
-      interrupt.stop();
-    }
-    if (interrupt.interrupted) {
-      throw new InterruptedError(`${title} interrupted: operation ${uuid} cancelled`);
-    }
+    const { exit, completion } = await followOperation(contree, uuid, (_, bytes) => {
+      if (!ctx.structured) writeErr(new TextDecoder().decode(bytes));
+    }, title);
     if (exit?.timed_out) {
       throw new BuildError(`${title} timed out after ${options.timeout} s (see --timeout)`);
     }

@@ -52,26 +52,47 @@ export class InterruptedError extends Error {
   override name = "InterruptedError";
 }
 
+/** How a followed operation ended: its main process's exit, when reported, and its completion. */
+export interface OperationEnd {
+  exit?: { code: number; signal: number; timed_out: boolean };
+  completion?: { status: string; result_image_uuid?: string | null; error?: string | null };
+}
+
 /**
- * Until `stop()`, Ctrl-C cancels operation `uuid`, as in the official CLI (the API signals
- * spawned subprocesses only, not the main command); `interrupted` says whether it came.
+ * Follows operation `uuid` to its end, handing its main process's output to `output`.
+ * Meanwhile Ctrl-C cancels the operation, as in the official CLI (the API signals spawned
+ * subprocesses only, not the main command), and the follow then throws an InterruptedError
+ * (its message led by `title`, when given).
  */
-export function cancelOnInterrupt(
+export async function followOperation(
   contree: Contree,
   uuid: string,
-): { readonly interrupted: boolean; stop(): void } {
+  output: (stream: "stdout" | "stderr", bytes: Uint8Array) => void | Promise<void>,
+  title?: string,
+): Promise<OperationEnd> {
+  const end: OperationEnd = {};
   let interrupted = false;
   const cancel = () => {
     interrupted = true;
     contree.api.cancelOperation(uuid).catch(() => {});
   };
   process.on("SIGINT", cancel);
-  return {
-    get interrupted() {
-      return interrupted;
-    },
-    stop: () => void process.off("SIGINT", cancel),
-  };
+  try {
+    for await (const event of contree.api.followOperationEvents(uuid)) {
+      if (event.type === "stdout" || event.type === "stderr") {
+        if ((event.spid ?? 1) === 1) await output(event.type, decodeStream(event.data));
+      } else if (event.type === "exit" && (event.spid ?? 1) === 1) end.exit = event.data;
+      else if (event.type === "completion") end.completion = event.data;
+    }
+  } finally {
+    process.off("SIGINT", cancel);
+  }
+  if (interrupted) {
+    throw new InterruptedError(
+      `${title ? `${title} ` : ""}interrupted: operation ${uuid} cancelled`,
+    );
+  }
+  return end;
 }
 
 /** Whether `error` is a write to a closed pipe. */
@@ -264,33 +285,19 @@ async function follow(
   const live = !ctx.structured;
   const out: Uint8Array[] = [];
   const err: Uint8Array[] = [];
-  let exit: { code: number; signal: number; timed_out: boolean } | undefined;
-  let completion:
-    | { status: string; result_image_uuid?: string | null; error?: string | null }
-    | undefined;
-  const interrupt = cancelOnInterrupt(contree, uuid);
+  let end: OperationEnd;
   try {
-    for await (const event of contree.api.followOperationEvents(uuid)) {
-      if (event.type === "stdout" || event.type === "stderr") {
-        const bytes = decodeStream(event.data);
-        if (event.spid !== undefined && event.spid !== 1) continue;
-        if (event.type === "stdout") live ? await writeOut(bytes) : out.push(bytes);
-        else live ? writeErr(new TextDecoder().decode(bytes)) : err.push(bytes);
-      } else if (event.type === "exit" && (event.spid ?? 1) === 1) {
-        exit = event.data;
-      } else if (event.type === "completion") {
-        completion = event.data;
-      }
-    }
+    end = await followOperation(contree, uuid, async (stream, bytes) => {
+      if (stream === "stdout") live ? await writeOut(bytes) : out.push(bytes);
+      else live ? writeErr(new TextDecoder().decode(bytes)) : err.push(bytes);
+    });
   } catch (error) {
     if (!isBrokenPipe(error)) throw error;
     // Our stdout was closed (`contree run ... | head`): stop the command, exit as SIGPIPE would.
     await contree.api.cancelOperation(uuid).catch(() => {});
     return BROKEN_PIPE;
-  } finally {
-    interrupt.stop();
   }
-  if (interrupt.interrupted) throw new InterruptedError(`interrupted: operation ${uuid} cancelled`);
+  const { exit, completion } = end;
   const status = completion?.status ?? "UNKNOWN";
   const result = completion?.result_image_uuid ?? null;
   if (status === "SUCCESS" && result && !options.disposable) {
