@@ -13,6 +13,7 @@ import { expandMappings, type UploadedFile, uploadFiles } from "./_files.ts";
 import { deriveTag, normalizeRegistryUrl } from "./_cmd_images.ts";
 import { exitStatus, followOperation, resolveImage, shellJoin } from "./_run.ts";
 import { UsageError } from "./_session.ts";
+import { readTextIfExists } from "./_text_file.ts";
 import { writeErr } from "./_term.ts";
 
 /** Options of `build`. */
@@ -45,7 +46,7 @@ export async function build(
     throw new UsageError(`cannot read ${dockerfile}`);
   }
   const instructions = parseDockerfile(text);
-  const ignore = dockerignore(await readIfExists(join(root, ".dockerignore")));
+  const ignore = dockerignore(await readTextIfExists(join(root, ".dockerignore")));
   const buildArgs: Record<string, string> = {};
   for (const item of options.buildArg) {
     const at = item.indexOf("=");
@@ -364,16 +365,6 @@ async function imageExists(contree: Contree, uuid: string): Promise<boolean> {
     return true;
   } catch (error) {
     if (error instanceof NotFoundError) return false;
-    throw error;
-  }
-}
-
-/** A file's text, or "" when there is no such file. */
-async function readIfExists(path: string): Promise<string> {
-  try {
-    return await readFile(path, "utf8");
-  } catch (error) {
-    if ((error as { code?: string }).code === "ENOENT") return "";
     throw error;
   }
 }

@@ -1,10 +1,11 @@
 // The profiles of `auth.ini` as the official CLI keeps them: `[DEFAULT] profile = NAME`
 // (the active one) and `[profile:NAME]` sections with token, url, type and project,
 // written with mode 0600.
-import { chmod, mkdir, open, readFile, rename } from "node:fs/promises";
+import { chmod, mkdir, open, rename } from "node:fs/promises";
 import process from "node:process";
 import { dirname, join } from "pathe";
 import { type Env, parseIni } from "../local/mod.ts";
+import { readTextIfExists } from "./_text_file.ts";
 
 /** The public service (IAM profiles). */
 export const DEFAULT_IAM_URL = "https://api.tokenfactory.nebius.com/sandboxes";
@@ -38,13 +39,7 @@ export class ProfileConfig {
   /** Reads `path` (a missing file is an empty configuration). */
   static async load(path: string): Promise<ProfileConfig> {
     const config = new ProfileConfig(path);
-    let text = "";
-    try {
-      text = await readFile(path, "utf8");
-    } catch (error) {
-      if ((error as { code?: string }).code !== "ENOENT") throw error;
-    }
-    const ini = parseIni(text);
+    const ini = parseIni(await readTextIfExists(path));
     config.active = ini.DEFAULT?.profile || "default";
     for (const [section, values] of Object.entries(ini)) {
       if (!section.startsWith("profile:")) continue;
