@@ -4,8 +4,8 @@
 // profile in `$CONTREE_HOME/cli/build-cache/PROFILE.json` (the official CLI keeps the same as
 // `layer:<hash>` session branches); an entry counts only while its image exists on the server.
 import { createHash } from "node:crypto";
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
-import { dirname } from "pathe";
+import { readFile } from "node:fs/promises";
+import { writeTextAtomically } from "./_text_file.ts";
 
 /** Entries kept: the most recently used. */
 const MAX_ENTRIES = 2000;
@@ -44,8 +44,7 @@ export class BuildCache {
 
   /**
    * Writes the entries set since `load` over what the file holds now (another build may have
-   * written it meanwhile), dropping the least recently used past MAX_ENTRIES. Atomic: a
-   * temporary file renamed over the old one.
+   * written it meanwhile), dropping the least recently used past MAX_ENTRIES, atomically.
    */
   async save(): Promise<void> {
     if (this.#added.size === 0) return;
@@ -55,10 +54,7 @@ export class BuildCache {
       entries.set(key, image);
     }
     const kept = [...entries].slice(-MAX_ENTRIES);
-    await mkdir(dirname(this.path), { recursive: true });
-    const temporary = `${this.path}.${crypto.randomUUID()}.tmp`;
-    await writeFile(temporary, JSON.stringify(Object.fromEntries(kept)));
-    await rename(temporary, this.path);
+    await writeTextAtomically(this.path, JSON.stringify(Object.fromEntries(kept)));
     this.#added.clear();
   }
 }

@@ -1,11 +1,9 @@
 // The profiles of `auth.ini` as the official CLI keeps them: `[DEFAULT] profile = NAME`
 // (the active one) and `[profile:NAME]` sections with token, url, type and project,
 // written with mode 0600.
-import { chmod, mkdir, open, rename } from "node:fs/promises";
-import process from "node:process";
-import { dirname, join } from "pathe";
+import { join } from "pathe";
 import { type Env, parseIni } from "../local/mod.ts";
-import { readTextIfExists } from "./_text_file.ts";
+import { readTextIfExists, writeTextAtomically } from "./_text_file.ts";
 
 /** The public service (IAM profiles). */
 export const DEFAULT_IAM_URL = "https://api.tokenfactory.nebius.com/sandboxes";
@@ -72,15 +70,6 @@ export class ProfileConfig {
       if (profile.project !== undefined) lines.push(`project = ${profile.project}`);
       lines.push("");
     }
-    await mkdir(dirname(this.path), { recursive: true });
-    const temporary = `${this.path}.${process.pid}.tmp`;
-    const file = await open(temporary, "w", 0o600);
-    try {
-      await file.writeFile(lines.join("\n"));
-    } finally {
-      await file.close();
-    }
-    await chmod(temporary, 0o600);
-    await rename(temporary, this.path);
+    await writeTextAtomically(this.path, lines.join("\n"), 0o600);
   }
 }

@@ -2,11 +2,12 @@
 // for the next run, and its history as a tree with named branches (like a git HEAD).
 // Kept as one JSON file per session under $CONTREE_HOME/cli/sessions/PROFILE/.
 import { createHash } from "node:crypto";
-import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { readdir, readFile, rm } from "node:fs/promises";
 import process from "node:process";
 import { basename, join } from "pathe";
 import type { Env } from "../local/mod.ts";
 import type { UploadedFile } from "./_files.ts";
+import { writeTextAtomically } from "./_text_file.ts";
 
 /** One step of the history. */
 export interface HistoryEntry {
@@ -91,12 +92,8 @@ export class SessionStore {
 
   /** Saves atomically. */
   async save(state: SessionState): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
     state.updatedAt = new Date().toISOString();
-    const path = this.#path(state.key);
-    const temporary = `${path}.${process.pid}.tmp`;
-    await writeFile(temporary, JSON.stringify(state, null, 1));
-    await rename(temporary, path);
+    await writeTextAtomically(this.#path(state.key), JSON.stringify(state, null, 1));
   }
 
   /** Every saved session. */
