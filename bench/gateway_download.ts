@@ -25,6 +25,7 @@ import {
 } from "../tests/gateway/_gateway.ts";
 import { makeImage } from "../tests/gateway/_fixture.ts";
 import { ContreeClient } from "../mod.ts";
+import { median } from "./_wire_bench.ts";
 
 const GIB = 1024 * 1024 * 1024;
 const ROUNDS = 5;
@@ -39,12 +40,6 @@ function start(kind: Kind, env: GatewayEnv): Promise<RunningGateway> {
   return kind === "bun-serve"
     ? startProcess("bun", env, `${root}bench/_bun_serve_gateway.ts`)
     : startGateway(kind, env);
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 /** Seconds a download may go without a byte before it counts as stalled. */

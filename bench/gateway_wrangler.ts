@@ -27,18 +27,13 @@ import { ContreeClient } from "../mod.ts";
 import { startBackend } from "../tests/server/_backend.ts";
 import { makeImage } from "../tests/gateway/_fixture.ts";
 import { root, rssOf, startGateway, wranglerCompat } from "../tests/gateway/_gateway.ts";
+import { median } from "./_wire_bench.ts";
 
 const MIB = 1024 * 1024;
 const SIZE = 200 * MIB;
 const KEY = "gk_bench_0123456789abcdefghijkl";
 const rounds = Number(process.argv[2] ?? 3);
 const run = promisify(execFile);
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
 
 /** Every process under `pid` (children, grandchildren, ...). */
 function descendants(pid: number): { pid: number; name: string }[] {

@@ -8,14 +8,9 @@
 //    ext4, moved out at commit) vs the plain one. Only runs with a cap pay it.
 import { busyboxRootfs, LayerStore } from "../server/images/layer_store.ts";
 import { runSandbox } from "../server/sandbox/run.ts";
+import { median } from "./_wire_bench.ts";
 
 const RUNS = Math.max(5, Number(Deno.args[0] ?? 20));
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
   const start = performance.now();
