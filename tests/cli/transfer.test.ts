@@ -3,10 +3,10 @@
 // resuming with Range requests through a loopback proxy that cuts connections.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
+import { type Fault, startFaultProxy } from "../core/_fault_proxy.ts";
 import { buildImage, type Registry, startRegistry, tarOf } from "../server/_registry.ts";
 import {
   type CliFixture,
@@ -37,68 +37,20 @@ function underPty(t: CliFixture, mode: Mode, args: string[]) {
   });
 }
 
-/** What the proxy does to one download answer: after `after` bytes, close it or go silent. */
-interface Fault {
-  after: number;
-  then: "cut" | "stall";
-}
-
 /**
- * A TCP proxy to `target` that breaks the first download answers as `faults` say, and records
- * the requests' Range headers. A stalled answer stays open, with no more bytes, until the
- * client gives up on it.
+ * A proxy to `target` that breaks the first download answers as `faults` say, and records the
+ * requests' Range headers.
  */
-async function faultyProxy(target: URL, faults: Fault[]) {
+async function downloadFaults(target: string, faults: Fault[]) {
   const ranges: string[] = [];
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((client) => {
-    sockets.add(client);
-    const upstream = createConnection(Number(target.port), target.hostname);
-    sockets.add(upstream);
-    let fault: Fault | undefined;
-    let sent = 0;
-    client.on("data", (chunk) => {
-      const text = chunk.toString("latin1");
-      if (/^GET \/v1\/inspect\/[^ ]*\/download/.test(text)) {
-        ranges.push(/\r\nrange: *([^\r]*)/i.exec(text)?.[1] ?? "");
-        fault = faults.shift();
-        sent = 0;
-      }
-      upstream.write(chunk);
-    });
-    upstream.on("data", (chunk) => {
-      if (fault && sent + chunk.length > fault.after) {
-        client.write(chunk.subarray(0, fault.after - sent));
-        sent = fault.after;
-        if (fault.then === "cut") {
-          client.destroy();
-          upstream.destroy();
-        } else upstream.pause();
-        return;
-      }
-      sent += chunk.length;
-      client.write(chunk);
-    });
-    const close = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on("error", close);
-    upstream.on("error", close);
-    client.on("close", close);
-    upstream.on("close", close);
+  const proxy = await startFaultProxy(target, {
+    fault({ path, head }) {
+      if (!/^\/v1\/inspect\/[^/]+\/download/.test(path)) return undefined;
+      ranges.push(/\r\nrange: *([^\r]*)/i.exec(head)?.[1] ?? "");
+      return faults.shift();
+    },
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  return {
-    url: `http://127.0.0.1:${port}`,
-    ranges,
-    close: () =>
-      new Promise<void>((resolve) => {
-        sockets.forEach((s) => s.destroy());
-        server.close(() => resolve());
-      }),
-  };
+  return Object.assign(proxy, { ranges });
 }
 
 describe("contree transfers", () => {
@@ -192,8 +144,8 @@ describe("contree transfers", () => {
 
   for (const mode of ["binary", "deno"] as const) {
     it(`cp resumes with Range requests after the connection breaks (${mode})`, async () => {
-      const proxy = await faultyProxy(
-        new URL(t.backend.url),
+      const proxy = await downloadFaults(
+        t.backend.url,
         [1 << 20, 5_000_123, 9 << 20].map((after) => ({ after, then: "cut" })),
       );
       try {
@@ -232,7 +184,7 @@ describe("contree transfers", () => {
   // the others the SDK's idle timeout.
   for (const runtime of ["bun", "deno", "node"] as const) {
     it(`cp gives up on a stalled connection and resumes (${runtime})`, async () => {
-      const proxy = await faultyProxy(new URL(t.backend.url), [
+      const proxy = await downloadFaults(t.backend.url, [
         { after: 3 << 20, then: "stall" },
         { after: 7_000_001, then: "cut" },
       ]);

@@ -1,27 +1,37 @@
-// A TCP proxy on loopback that cuts event-stream connections at random byte offsets: the
-// answer to every `GET .../events` request is passed on for a random number of bytes (its
-// headers included), then both connections are closed mid-answer. Other requests pass
-// untouched. Uses node:net only, so it runs under Deno, Bun and Node.
+// A TCP proxy on loopback that breaks HTTP answers on purpose: for each request a policy picks
+// a fault (or none), and the answer is passed on for that many bytes (its head included), then
+// the connection is cut, or goes silent until the client gives up. `randomEventCuts` is the
+// policy of the event-stream tests: every `GET .../events` answer cut at a random offset. Uses
+// node:net only, so it runs under Deno, Bun and Node.
 import net from "node:net";
+
+/** What the proxy does to one answer: pass `after` bytes, then cut it or go silent. */
+export interface Fault {
+  after: number;
+  then: "cut" | "stall";
+}
+
+/** A request as the proxy sees it. */
+export interface ProxiedRequest {
+  method: string;
+  path: string;
+  /** Its head from the request line on (as far as it arrived with that line). */
+  head: string;
+}
 
 /** Options of {@linkcode startFaultProxy}. */
 export interface FaultProxyOptions {
-  /**
-   * Cut an event answer after a uniformly random 0..maxCut bytes, or, one time in ten,
-   * 0..8 * maxCut bytes, so that a frame larger than maxCut gets through now and then.
-   */
-  maxCut: number;
-  /** Seed of the offsets, printed by failing tests to replay them. */
-  seed: number;
+  /** The fault for the answer to `request`; undefined passes it untouched. */
+  fault(request: ProxiedRequest): Fault | undefined;
 }
 
 /** A running proxy. */
 export interface FaultProxy {
   /** Base URL to give the client instead of the server's. */
   url: string;
-  /** Event answers cut so far. */
+  /** Answers broken so far (cut or stalled). */
   cuts: number;
-  /** Event answers seen so far, by `Content-Encoding` (`identity` when absent). */
+  /** Answers given a fault so far, by `Content-Encoding` (`identity` when absent). */
   encodings: Record<string, number>;
   close(): Promise<void>;
 }
@@ -38,6 +48,22 @@ function random(seed: number): () => number {
   };
 }
 
+/**
+ * Cuts every event-stream answer after a uniformly random 0..maxCut bytes or, one time in ten,
+ * 0..8 * maxCut bytes, so that a frame larger than maxCut gets through now and then. `seed`
+ * is printed by failing tests to replay the offsets.
+ */
+export function randomEventCuts(
+  { maxCut, seed }: { maxCut: number; seed: number },
+): FaultProxyOptions["fault"] {
+  const next = random(seed);
+  return ({ path }) => {
+    if (!/\/events(\?|$)/.test(path)) return undefined;
+    const range = next() < 0.9 ? maxCut : 8 * maxCut;
+    return { after: Math.floor(next() * (range + 1)), then: "cut" };
+  };
+}
+
 /** Milliseconds between the last byte passed and the close of a cut connection. */
 const CLOSE_DELAY = 20;
 
@@ -46,7 +72,6 @@ const REQUEST_LINE = /(?:^|\r\n)(GET|HEAD|POST|PUT|PATCH|DELETE) (\S+) HTTP\/1\.
 /** Starts a proxy in front of `target` (an `http://127.0.0.1:PORT` URL). */
 export function startFaultProxy(target: string, options: FaultProxyOptions): Promise<FaultProxy> {
   const upstreamUrl = new URL(target);
-  const next = random(options.seed);
   const sockets = new Set<net.Socket>();
   const proxy: FaultProxy = {
     url: "",
@@ -61,42 +86,53 @@ export function startFaultProxy(target: string, options: FaultProxyOptions): Pro
   const server = net.createServer((client) => {
     const upstream = net.connect(Number(upstreamUrl.port), upstreamUrl.hostname);
     sockets.add(client).add(upstream);
-    // Bytes of the current answer still to pass before the cut; undefined: no cut pending.
-    let budget: number | undefined;
+    // The current answer's fault; undefined: it passes whole.
+    let fault: Fault | undefined;
+    // Bytes of the current answer still to pass before its fault.
+    let budget = 0;
     let firstChunk = false;
+    let stalled = false;
     let tail = "";
     client.on("data", (chunk: Uint8Array) => {
       const text = tail + new TextDecoder("latin1").decode(chunk);
-      let path: string | undefined;
-      for (const match of text.matchAll(REQUEST_LINE)) path = match[2];
-      if (path !== undefined) {
-        const events = /\/events(\?|$)/.test(path);
-        const range = next() < 0.9 ? options.maxCut : 8 * options.maxCut;
-        budget = events ? Math.floor(next() * (range + 1)) : undefined;
-        firstChunk = events;
+      let request: ProxiedRequest | undefined;
+      for (const match of text.matchAll(REQUEST_LINE)) {
+        request = { method: match[1], path: match[2], head: text.slice(match.index) };
+      }
+      if (request !== undefined) {
+        fault = options.fault(request);
+        budget = fault?.after ?? 0;
+        firstChunk = fault !== undefined;
       }
       tail = text.slice(-256);
       upstream.write(chunk);
     });
     upstream.on("data", (chunk: Uint8Array) => {
+      if (stalled) return;
       if (firstChunk) {
         firstChunk = false;
         const head = new TextDecoder("latin1").decode(chunk.subarray(0, 4096));
         const encoding = /\r\ncontent-encoding: *([^\r]+)/i.exec(head)?.[1] ?? "identity";
         proxy.encodings[encoding] = (proxy.encodings[encoding] ?? 0) + 1;
       }
-      if (budget === undefined || chunk.length < budget) {
-        if (budget !== undefined) budget -= chunk.length;
+      if (fault === undefined || chunk.length < budget) {
+        budget -= chunk.length;
         client.write(chunk);
         return;
       }
       proxy.cuts++;
-      upstream.destroy();
-      // The bytes before the cut arrive, then the connection dies: closing in the same
-      // instant would let some runtimes' fetch drop what arrived with the close.
       client.write(chunk.subarray(0, budget));
-      budget = undefined;
-      setTimeout(() => client.destroy(), CLOSE_DELAY);
+      if (fault.then === "stall") {
+        // Silent from here on: the client must notice and hang up.
+        stalled = true;
+        upstream.pause();
+      } else {
+        upstream.destroy();
+        // The bytes before the cut arrive, then the connection dies: closing in the same
+        // instant would let some runtimes' fetch drop what arrived with the close.
+        setTimeout(() => client.destroy(), CLOSE_DELAY);
+      }
+      fault = undefined;
     });
     const done = (socket: net.Socket) => () => {
       sockets.delete(socket);
@@ -107,6 +143,7 @@ export function startFaultProxy(target: string, options: FaultProxyOptions): Pro
     upstream.on("end", () => client.end());
     client.on("error", () => upstream.destroy());
     upstream.on("error", () => client.destroy());
+    client.on("close", () => upstream.destroy());
   });
   return new Promise((resolve) => {
     server.listen(0, "127.0.0.1", () => {

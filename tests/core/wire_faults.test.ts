@@ -13,7 +13,7 @@ import {
   SSEStreamError,
 } from "../../mod.ts";
 import { type Backend, startBackend } from "../server/_backend.ts";
-import { type FaultProxy, startFaultProxy } from "./_fault_proxy.ts";
+import { type FaultProxy, randomEventCuts, startFaultProxy } from "./_fault_proxy.ts";
 
 const EXPECTED = Array.from({ length: 200_000 }, (_, i) => i + 1).join("\n") + "\n";
 // `seq 1 200000` in 250 paced steps, so that the run stays live for seconds and its output
@@ -110,7 +110,9 @@ describe("event streams under a proxy cutting connections", () => {
 
     for (const mode of ["live", "replay"] as const) {
       it(`${mode} run, ${encoding}: exact output or a loud failure, over ${CUTS}+ cuts`, async () => {
-        const proxy = await startFaultProxy(backend.url, { maxCut: MAX_CUT[encoding], seed });
+        const proxy = await startFaultProxy(backend.url, {
+          fault: randomEventCuts({ maxCut: MAX_CUT[encoding], seed }),
+        });
         const passes: Pass[] = [];
         try {
           const client = through(proxy);
